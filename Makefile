@@ -1,0 +1,58 @@
+# Two commands for a new user: `make run` and `make test`. Both set up what they need.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CASE ?= musk-v-openai
+
+# Django 6.1 needs Python 3.12+. Prefer pyenv's 3.12 (the default python3 on these
+# machines is 3.11), then whatever new-enough interpreter is on PATH.
+PYTHON ?= $(shell \
+	for c in "$$(PYENV_VERSION=3.12 pyenv which python3 2>/dev/null)" python3.13 python3.12 python3; do \
+		[ -n "$$c" ] || continue; \
+		if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo "$$c"; break; fi; \
+	done)
+
+.PHONY: help install run serve migrate demo test lint check-python clean
+
+help:
+	@echo "make run   - set up, load the demo case and serve it on http://$(HOST):$(PORT)"
+	@echo "make test  - run the test suite (DATABASE_URL selects PostgreSQL)"
+	@echo "make lint  - ruff"
+
+check-python:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: Python 3.12 or newer is required (Django 6.1). Install it, or run 'make PYTHON=/path/to/python3.12 ...'." >&2; \
+		exit 1; \
+	fi
+
+$(STAMP): requirements.txt | check-python
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_case $(CASE)
+
+run: demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

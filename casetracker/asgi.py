@@ -1,0 +1,9 @@
+"""ASGI entry point; production settings by default."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casetracker.settings.prod")
+
+application = get_asgi_application()

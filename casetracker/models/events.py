@@ -1,0 +1,122 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+
+from ..choices import DatePrecision, EventKind
+from ..dates import format_range, validate_precision
+from .base import ConfidenceModel, FuzzyDateModel, TimeStampedModel, require_same_case
+
+
+class EventQuerySet(models.QuerySet):
+    def for_case(self, case) -> "EventQuerySet":
+        return self.filter(case=case)
+
+    def key(self) -> "EventQuerySet":
+        return self.filter(is_key=True)
+
+    def chronological(self) -> "EventQuerySet":
+        # Unknown dates last; same-day events keep entry order.
+        return self.order_by(models.F("date").asc(nulls_last=True), "id")
+
+
+class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
+    """The unit of the timeline: something that happened, when, to whom, on what evidence."""
+
+    case = models.ForeignKey(
+        "Case", on_delete=models.PROTECT, related_name="events", help_text="The case."
+    )
+    key = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Stable id used by data files (e.g. the chronology number); optional.",
+    )
+    slug = models.SlugField(
+        max_length=100, help_text="The event's part of its permalink. Do not change once public."
+    )
+    proceeding = models.ForeignKey(
+        "Proceeding",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text="The proceeding it is a step of; empty for background, news and context.",
+    )
+    end_date = models.DateField(
+        null=True, blank=True, help_text="Last day of a span, if the event lasted more than a day."
+    )
+    end_precision = models.CharField(
+        max_length=8,
+        choices=DatePrecision,
+        default=DatePrecision.DAY,
+        help_text="How precisely the end date is known.",
+    )
+    kind = models.CharField(max_length=16, choices=EventKind, help_text="What sort of event.")
+    title = models.CharField(max_length=255, help_text="A short, neutral headline.")
+    summary = models.TextField(blank=True, help_text="A neutral account of what happened.")
+    parties = models.ManyToManyField(
+        "Party", blank=True, related_name="events", help_text="Parties involved."
+    )
+    claims = models.ManyToManyField(
+        "Claim", blank=True, related_name="events", help_text="Claims it bears on."
+    )
+    is_key = models.BooleanField(
+        "key event", default=False, help_text="A turning point, shown on the case overview."
+    )
+    is_context = models.BooleanField(
+        "related context",
+        default=False,
+        help_text="Related background that is not a step in this case (e.g. a separate lawsuit).",
+    )
+    sources = models.ManyToManyField(
+        "Source",
+        through="Citation",
+        through_fields=("event", "source"),
+        blank=True,
+        related_name="events",
+        help_text="Sources cited for this event.",
+    )
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = [models.F("date").asc(nulls_last=True), "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "slug"], name="event_unique_slug_per_case"),
+            models.UniqueConstraint(
+                fields=["case", "key"],
+                condition=~models.Q(key=""),
+                name="event_unique_key_per_case",
+                violation_error_message="Another event of this case already has this key.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(date__isnull=True)
+                | models.Q(end_date__gte=models.F("date")),
+                name="event_end_not_before_start",
+                violation_error_message="The end date cannot be before the date.",
+            ),
+        ]
+        indexes = [
+            # The timeline's main query: one case, in date order.
+            models.Index(fields=["case", "date", "id"], name="event_case_date"),
+            models.Index(fields=["case", "kind", "date"], name="event_case_kind_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_date}: {self.title}"
+
+    @property
+    def display_date(self) -> str:
+        return format_range(
+            self.date, self.date_precision, self.end_date, self.end_precision, self.date_approximate
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        validate_precision(self.end_date, self.end_precision, field="end_date")
+        if self.end_date and self.date is None:
+            raise ValidationError({"end_date": "An end date needs a start date."})
+        require_same_case(self, "proceeding")
+
+    def get_absolute_url(self) -> str:
+        return reverse("event_detail", kwargs={"case": self.case.slug, "event": self.slug})
