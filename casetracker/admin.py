@@ -36,7 +36,15 @@ class ProceedingInline(admin.StackedInline):
 class CasePartyInline(admin.TabularInline):
     model = CaseParty
     extra = 0
-    fields = ("party", "role", "side", "proceeding", "started_on", "ended_on", "confidence")
+    fields = (
+        "party",
+        "role",
+        "side",
+        "proceeding",
+        "started_on",
+        "ended_on",
+        "confidence",
+    )
     autocomplete_fields = ("party",)
     show_change_link = True
 
@@ -105,7 +113,15 @@ class CaseAdmin(admin.ModelAdmin):
 
 @admin.register(Proceeding)
 class ProceedingAdmin(admin.ModelAdmin):
-    list_display = ("name", "case", "court", "docket_number", "judge", "opened_on", "closed_on")
+    list_display = (
+        "name",
+        "case",
+        "court",
+        "docket_number",
+        "judge",
+        "opened_on",
+        "closed_on",
+    )
     list_filter = ("case", "court")
     list_select_related = ("case", "judge")
     search_fields = ("name", "court", "docket_number", "key")
@@ -124,7 +140,11 @@ class PartyAdmin(admin.ModelAdmin):
     readonly_fields = TIMESTAMPS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Party]:
-        return super().get_queryset(request).annotate(_role_count=Count("case_roles", distinct=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_role_count=Count("case_roles", distinct=True))
+        )
 
     @admin.display(description="roles", ordering="_role_count")
     def role_count(self, obj: Party) -> int:
@@ -133,7 +153,16 @@ class PartyAdmin(admin.ModelAdmin):
 
 @admin.register(CaseParty)
 class CasePartyAdmin(admin.ModelAdmin):
-    list_display = ("party", "role", "side", "case", "proceeding", "started_on", "ended_on", "confidence")
+    list_display = (
+        "party",
+        "role",
+        "side",
+        "case",
+        "proceeding",
+        "started_on",
+        "ended_on",
+        "confidence",
+    )
     list_filter = ("case", "role", "side", "confidence")
     list_select_related = ("party", "case", "proceeding")
     search_fields = ("party__name", "party__aliases", "note")
@@ -144,7 +173,14 @@ class CasePartyAdmin(admin.ModelAdmin):
 
 @admin.register(Claim)
 class ClaimAdmin(admin.ModelAdmin):
-    list_display = ("title", "count_label", "case", "proceeding", "status_display", "confidence")
+    list_display = (
+        "title",
+        "count_label",
+        "case",
+        "proceeding",
+        "status_display",
+        "confidence",
+    )
     list_filter = ("case", "proceeding", "confidence", "history__status")
     list_select_related = ("case", "proceeding")
     search_fields = ("title", "count_label", "description", "outcome_note", "slug")
@@ -177,8 +213,24 @@ class ClaimStatusChangeAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("title", "display_date", "kind", "case", "is_key", "confidence", "source_count")
-    list_filter = ("case", "kind", "is_key", "is_context", "confidence", "date_precision", "proceeding")
+    list_display = (
+        "title",
+        "display_date",
+        "kind",
+        "case",
+        "is_key",
+        "confidence",
+        "source_count",
+    )
+    list_filter = (
+        "case",
+        "kind",
+        "is_key",
+        "is_context",
+        "confidence",
+        "date_precision",
+        "proceeding",
+    )
     list_select_related = ("case",)
     search_fields = ("title", "summary", "slug", "key", "date_note", "confidence_note")
     prepopulated_fields = {"slug": ("title",)}
@@ -188,8 +240,20 @@ class EventAdmin(admin.ModelAdmin):
     inlines = (EventTestimonyInline, EventCitationInline)
     fieldsets = (
         (None, {"fields": ("case", "title", "slug", "kind", "summary")}),
-        ("When", {"fields": (("date", "date_precision", "date_approximate"), ("end_date", "end_precision"), "date_note")}),
-        ("Who and what", {"fields": ("proceeding", "parties", "claims", ("is_key", "is_context"))}),
+        (
+            "When",
+            {
+                "fields": (
+                    ("date", "date_precision", "date_approximate"),
+                    ("end_date", "end_precision"),
+                    "date_note",
+                )
+            },
+        ),
+        (
+            "Who and what",
+            {"fields": ("proceeding", "parties", "claims", ("is_key", "is_context"))},
+        ),
         ("How well sourced", {"fields": ("confidence", "confidence_note")}),
         ("Record", {"fields": ("key", *TIMESTAMPS), "classes": ("collapse",)}),
     )
@@ -204,7 +268,15 @@ class EventAdmin(admin.ModelAdmin):
 
 @admin.register(Testimony)
 class TestimonyAdmin(admin.ModelAdmin):
-    list_display = ("witness", "display_date", "kind", "form", "excerpt", "examined_by", "confidence")
+    list_display = (
+        "witness",
+        "display_date",
+        "kind",
+        "form",
+        "excerpt",
+        "examined_by",
+        "confidence",
+    )
     list_filter = ("case", "kind", "form", "examination", "confidence", "witness")
     list_select_related = ("witness", "examined_by", "case")
     search_fields = ("text", "context", "witness__name", "transcript_cite")
@@ -220,10 +292,26 @@ class TestimonyAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = ("key", "outlet", "original_outlet", "headline", "display_date", "kind", "reliability")
+    list_display = (
+        "key",
+        "outlet",
+        "original_outlet",
+        "headline",
+        "display_date",
+        "kind",
+        "reliability",
+    )
     list_filter = ("case", "kind", "reliability", "is_mirror", "published_precision")
     list_select_related = ("case",)
-    search_fields = ("key", "outlet", "original_outlet", "headline", "url", "author", "note")
+    search_fields = (
+        "key",
+        "outlet",
+        "original_outlet",
+        "headline",
+        "url",
+        "author",
+        "note",
+    )
     autocomplete_fields = ("parties",)
     date_hierarchy = "published_on"
     readonly_fields = TIMESTAMPS
@@ -231,11 +319,22 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(NewsCoverage)
 class NewsCoverageAdmin(SourceAdmin):
-    list_display = ("outlet", "original_outlet", "headline", "display_date", "reliability", "event_count")
+    list_display = (
+        "outlet",
+        "original_outlet",
+        "headline",
+        "display_date",
+        "reliability",
+        "event_count",
+    )
     list_filter = ("case", "reliability", "is_mirror", "outlet")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NewsCoverage]:
-        return super().get_queryset(request).annotate(_event_count=Count("citations__event", distinct=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_event_count=Count("citations__event", distinct=True))
+        )
 
     @admin.display(description="events covered", ordering="_event_count")
     def event_count(self, obj: NewsCoverage) -> int:
@@ -244,8 +343,21 @@ class NewsCoverageAdmin(SourceAdmin):
 
 @admin.register(Citation)
 class CitationAdmin(admin.ModelAdmin):
-    list_display = ("source", "pin_cite", "event", "testimony", "claim", "status_change")
+    list_display = (
+        "source",
+        "pin_cite",
+        "event",
+        "testimony",
+        "claim",
+        "status_change",
+    )
     list_filter = ("source__case", "source__kind")
-    list_select_related = ("source", "event", "testimony__witness", "claim", "status_change__claim")
+    list_select_related = (
+        "source",
+        "event",
+        "testimony__witness",
+        "claim",
+        "status_change__claim",
+    )
     search_fields = ("source__key", "source__headline", "source__outlet", "pin_cite")
     autocomplete_fields = ("source", "event", "testimony", "claim", "status_change")

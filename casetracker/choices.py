@@ -63,7 +63,10 @@ class ClaimStatus(models.TextChoices):
     AMENDED = "amended", "Re-pleaded (amended)"
     SURVIVED = "survived", "Survived a motion"
     DISMISSED_WITH_LEAVE = "dismissed_with_leave", "Dismissed with leave to amend"
-    DISMISSED_WITHOUT_PREJUDICE = "dismissed_without_prejudice", "Dismissed without prejudice"
+    DISMISSED_WITHOUT_PREJUDICE = (
+        "dismissed_without_prejudice",
+        "Dismissed without prejudice",
+    )
     DISMISSED_WITH_PREJUDICE = "dismissed_with_prejudice", "Dismissed with prejudice"
     DISMISSED = "dismissed", "Dismissed"
     WITHDRAWN = "withdrawn", "Withdrawn by the claimant"

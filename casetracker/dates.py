@@ -35,7 +35,9 @@ def validate_precision(value: dt.date | None, precision: str, *, field: str) -> 
         raise ValidationError({field: message})
 
 
-def format_date(value: dt.date | None, precision: str, approximate: bool = False) -> str:
+def format_date(
+    value: dt.date | None, precision: str, approximate: bool = False
+) -> str:
     """Render a date the way a reader expects for its precision."""
     if value is None:
         return "Date unknown"

@@ -7,11 +7,23 @@ build queries themselves. Query counts stay fixed per page whatever the case siz
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from .choices import COVERAGE_KINDS
-from .models import Case, CaseParty, Citation, Claim, ClaimStatusChange, Event, Party, Source, Testimony
+from .models import (
+    Case,
+    CaseParty,
+    Citation,
+    Claim,
+    ClaimStatusChange,
+    Event,
+    Party,
+    Source,
+    Testimony,
+)
 
 
 def case_list() -> QuerySet[Case]:
-    return Case.objects.prefetch_related("proceedings").annotate(event_count=Count("events"))
+    return Case.objects.prefetch_related("proceedings").annotate(
+        event_count=Count("events")
+    )
 
 
 def case_get(*, slug: str) -> Case:
@@ -40,7 +52,10 @@ def claim_list(*, case: Case) -> QuerySet[Claim]:
         .prefetch_related(
             "asserted_by",
             "against",
-            Prefetch("history", queryset=ClaimStatusChange.objects.select_related("event__case")),
+            Prefetch(
+                "history",
+                queryset=ClaimStatusChange.objects.select_related("event__case"),
+            ),
         )
         .order_by("proceeding__opened_on", "id")
     )
@@ -57,9 +72,9 @@ def claim_get(*, case: Case, slug: str) -> Claim:
             _citations(),
             Prefetch(
                 "history",
-                queryset=ClaimStatusChange.objects.select_related("event__case").prefetch_related(
-                    _citations()
-                ),
+                queryset=ClaimStatusChange.objects.select_related(
+                    "event__case"
+                ).prefetch_related(_citations()),
             ),
         )
         .get(slug=slug)
@@ -90,9 +105,9 @@ def event_get(*, case: Case, slug: str) -> Event:
             _citations(),
             Prefetch(
                 "testimony",
-                queryset=Testimony.objects.select_related("witness", "examined_by").prefetch_related(
-                    _citations()
-                ),
+                queryset=Testimony.objects.select_related(
+                    "witness", "examined_by"
+                ).prefetch_related(_citations()),
             ),
         )
         .get(slug=slug)
@@ -103,11 +118,19 @@ def event_neighbours(*, event: Event) -> tuple[Event | None, Event | None]:
     """The events just before and after, in timeline order."""
     events = Event.objects.filter(case_id=event.case_id).only("slug", "title", "date")
     if event.date is None:
-        before = events.filter(Q(date__isnull=False) | Q(date__isnull=True, id__lt=event.id))
+        before = events.filter(
+            Q(date__isnull=False) | Q(date__isnull=True, id__lt=event.id)
+        )
         after = events.filter(date__isnull=True, id__gt=event.id)
     else:
-        before = events.filter(Q(date__lt=event.date) | Q(date=event.date, id__lt=event.id))
-        after = events.filter(Q(date__gt=event.date) | Q(date=event.date, id__gt=event.id) | Q(date__isnull=True))
+        before = events.filter(
+            Q(date__lt=event.date) | Q(date=event.date, id__lt=event.id)
+        )
+        after = events.filter(
+            Q(date__gt=event.date)
+            | Q(date=event.date, id__gt=event.id)
+            | Q(date__isnull=True)
+        )
     previous = before.chronological().reverse().first()
     following = after.chronological().first()
     return previous, following
@@ -127,7 +150,9 @@ def party_events(*, case: Case, party: Party) -> QuerySet[Event]:
 
 
 def party_claims(*, case: Case, party: Party) -> QuerySet[Claim]:
-    return claim_list(case=case).filter(Q(asserted_by=party) | Q(against=party)).distinct()
+    return (
+        claim_list(case=case).filter(Q(asserted_by=party) | Q(against=party)).distinct()
+    )
 
 
 def testimony_list(*, case: Case) -> QuerySet[Testimony]:
@@ -140,7 +165,9 @@ def testimony_list(*, case: Case) -> QuerySet[Testimony]:
 
 
 def coverage_list(*, case: Case) -> QuerySet[Source]:
-    return Source.objects.filter(case=case, kind__in=COVERAGE_KINDS).order_by("-published_on", "key")
+    return Source.objects.filter(case=case, kind__in=COVERAGE_KINDS).order_by(
+        "-published_on", "key"
+    )
 
 
 def source_list(*, case: Case) -> QuerySet[Source]:

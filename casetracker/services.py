@@ -60,55 +60,126 @@ def REFS(section: str) -> tuple:  # noqa: N802
 
 SCHEMA: dict[str, dict[str, tuple]] = {
     "sources": {
-        "key": STR, "kind": _enum(choices.SourceKind), "outlet": STR, "original_outlet": STR,
-        "is_mirror": BOOL, "headline": STR, "headline_note": STR, "author": STR, "url": STR,
-        "published_on": DATE, "published_precision": _enum(choices.DatePrecision),
-        "published_note": STR, "reliability": _enum(choices.Reliability), "note": STR, "text": STR,
+        "key": STR,
+        "kind": _enum(choices.SourceKind),
+        "outlet": STR,
+        "original_outlet": STR,
+        "is_mirror": BOOL,
+        "headline": STR,
+        "headline_note": STR,
+        "author": STR,
+        "url": STR,
+        "published_on": DATE,
+        "published_precision": _enum(choices.DatePrecision),
+        "published_note": STR,
+        "reliability": _enum(choices.Reliability),
+        "note": STR,
+        "text": STR,
     },
     "parties": {
-        "key": STR, "name": STR, "kind": _enum(choices.PartyKind), "aliases": ("strs",),
-        "description": STR, "sources": REFS("sources"),
+        "key": STR,
+        "name": STR,
+        "kind": _enum(choices.PartyKind),
+        "aliases": ("strs",),
+        "description": STR,
+        "sources": REFS("sources"),
     },
     "proceedings": {
-        "key": STR, "name": STR, "court": STR, "docket_number": STR, "judge": REF("parties"),
-        "opened_on": DATE, "closed_on": DATE, "outcome": STR, "sources": REFS("sources"),
+        "key": STR,
+        "name": STR,
+        "court": STR,
+        "docket_number": STR,
+        "judge": REF("parties"),
+        "opened_on": DATE,
+        "closed_on": DATE,
+        "outcome": STR,
+        "sources": REFS("sources"),
     },
     "roles": {
-        "party": REF("parties"), "role": _enum(choices.PartyRole), "side": _enum(choices.Side),
-        "proceeding": REF("proceedings"), "represents": REFS("parties"), "started_on": DATE,
-        "ended_on": DATE, "note": STR, "confidence": _enum(choices.Confidence),
-        "confidence_note": STR, "sources": REFS("sources"),
+        "party": REF("parties"),
+        "role": _enum(choices.PartyRole),
+        "side": _enum(choices.Side),
+        "proceeding": REF("proceedings"),
+        "represents": REFS("parties"),
+        "started_on": DATE,
+        "ended_on": DATE,
+        "note": STR,
+        "confidence": _enum(choices.Confidence),
+        "confidence_note": STR,
+        "sources": REFS("sources"),
     },
     "events": {
-        "key": STR, "slug": STR, "date": DATE, "precision": _enum(choices.DatePrecision),
-        "approximate": BOOL, "end_date": DATE, "end_precision": _enum(choices.DatePrecision),
-        "date_note": STR, "kind": _enum(choices.EventKind), "title": STR, "summary": STR,
-        "proceeding": REF("proceedings"), "parties": REFS("parties"), "claims": REFS("claims"),
-        "is_key": BOOL, "is_context": BOOL, "confidence": _enum(choices.Confidence),
-        "confidence_note": STR, "sources": CITES,
+        "key": STR,
+        "slug": STR,
+        "date": DATE,
+        "precision": _enum(choices.DatePrecision),
+        "approximate": BOOL,
+        "end_date": DATE,
+        "end_precision": _enum(choices.DatePrecision),
+        "date_note": STR,
+        "kind": _enum(choices.EventKind),
+        "title": STR,
+        "summary": STR,
+        "proceeding": REF("proceedings"),
+        "parties": REFS("parties"),
+        "claims": REFS("claims"),
+        "is_key": BOOL,
+        "is_context": BOOL,
+        "confidence": _enum(choices.Confidence),
+        "confidence_note": STR,
+        "sources": CITES,
     },
     "claims": {
-        "key": STR, "proceeding": REF("proceedings"), "title": STR, "count_label": STR,
-        "description": STR, "asserted_by": REFS("parties"), "against": REFS("parties"),
-        "outcome_note": STR, "confidence": _enum(choices.Confidence), "confidence_note": STR,
-        "sources": CITES, "history": ("history",),
+        "key": STR,
+        "proceeding": REF("proceedings"),
+        "title": STR,
+        "count_label": STR,
+        "description": STR,
+        "asserted_by": REFS("parties"),
+        "against": REFS("parties"),
+        "outcome_note": STR,
+        "confidence": _enum(choices.Confidence),
+        "confidence_note": STR,
+        "sources": CITES,
+        "history": ("history",),
     },
     "history": {
-        "status": _enum(choices.ClaimStatus), "date": DATE,
-        "precision": _enum(choices.DatePrecision), "approximate": BOOL, "event": REF("events"),
-        "note": STR, "sources": CITES,
+        "status": _enum(choices.ClaimStatus),
+        "date": DATE,
+        "precision": _enum(choices.DatePrecision),
+        "approximate": BOOL,
+        "event": REF("events"),
+        "note": STR,
+        "sources": CITES,
     },
     "testimony": {
-        "key": STR, "witness": REF("parties"), "kind": _enum(choices.TestimonyKind), "date": DATE,
-        "precision": _enum(choices.DatePrecision), "approximate": BOOL, "date_note": STR,
-        "form": _enum(choices.TestimonyForm), "text": STR, "context": STR,
-        "examined_by": REF("parties"), "examination": ("enum", set(choices.Examination.values) | {""}),
-        "transcript_cite": STR, "event": REF("events"), "claims": REFS("claims"),
-        "confidence": _enum(choices.Confidence), "confidence_note": STR, "sources": CITES,
+        "key": STR,
+        "witness": REF("parties"),
+        "kind": _enum(choices.TestimonyKind),
+        "date": DATE,
+        "precision": _enum(choices.DatePrecision),
+        "approximate": BOOL,
+        "date_note": STR,
+        "form": _enum(choices.TestimonyForm),
+        "text": STR,
+        "context": STR,
+        "examined_by": REF("parties"),
+        "examination": ("enum", set(choices.Examination.values) | {""}),
+        "transcript_cite": STR,
+        "event": REF("events"),
+        "claims": REFS("claims"),
+        "confidence": _enum(choices.Confidence),
+        "confidence_note": STR,
+        "sources": CITES,
     },
 }
-CASE_FIELDS = {"slug": STR, "title": STR, "short_name": STR, "summary": STR,
-               "status": _enum(choices.CaseStatus)}
+CASE_FIELDS = {
+    "slug": STR,
+    "title": STR,
+    "short_name": STR,
+    "summary": STR,
+    "status": _enum(choices.CaseStatus),
+}
 REQUIRED = {
     "sources": {"key", "outlet"},
     "parties": {"key", "name"},
@@ -119,7 +190,15 @@ REQUIRED = {
     "history": {"status"},
     "testimony": {"key", "witness", "text"},
 }
-SECTIONS = ("sources", "parties", "proceedings", "roles", "events", "claims", "testimony")
+SECTIONS = (
+    "sources",
+    "parties",
+    "proceedings",
+    "roles",
+    "events",
+    "claims",
+    "testimony",
+)
 
 
 def _check_value(kind: tuple, value: Any, keys: dict[str, set[str]]) -> str | None:
@@ -141,7 +220,11 @@ def _check_value(kind: tuple, value: Any, keys: dict[str, set[str]]) -> str | No
             return f"{value!r} is not a date (YYYY-MM-DD)"
         return None
     if name == "enum":
-        return None if value in kind[1] else f"{value!r} is not one of {', '.join(sorted(kind[1]))}"
+        return (
+            None
+            if value in kind[1]
+            else f"{value!r} is not one of {', '.join(sorted(kind[1]))}"
+        )
     if name == "ref":
         if value is None or value in keys[kind[1]]:
             return None
@@ -150,7 +233,11 @@ def _check_value(kind: tuple, value: Any, keys: dict[str, set[str]]) -> str | No
         if not isinstance(value, list):
             return "must be a list of keys"
         missing = [v for v in value if v not in keys[kind[1]]]
-        return f"unknown {kind[1]} keys: {', '.join(map(str, missing))}" if missing else None
+        return (
+            f"unknown {kind[1]} keys: {', '.join(map(str, missing))}"
+            if missing
+            else None
+        )
     if name == "cites":
         if not isinstance(value, list):
             return "must be a list of citations"
@@ -196,7 +283,9 @@ def validate_case_data(data: Any) -> list[str]:
         for index, row in enumerate(items):
             key = row.get("key")
             if key is not None and key in seen:
-                problems.append(f"{_row_label(section, index, row)}: key: duplicate key")
+                problems.append(
+                    f"{_row_label(section, index, row)}: key: duplicate key"
+                )
             seen.add(key)
         keys[section] = {k for k in seen if isinstance(k, str)}
     keys.setdefault("events", set())
@@ -213,7 +302,9 @@ def validate_case_data(data: Any) -> list[str]:
                 if name not in row:
                     continue
                 if kind == ("history",):
-                    if isinstance(row[name], list) and all(isinstance(h, dict) for h in row[name]):
+                    if isinstance(row[name], list) and all(
+                        isinstance(h, dict) for h in row[name]
+                    ):
                         check_rows("history", row[name], label + ": ")
                     else:
                         problems.append(f"{label}: history: must be a list of objects")
@@ -268,8 +359,13 @@ class _Loader:
         changed = False
         for name, value in values.items():
             field = model._meta.get_field(name)
-            if field.many_to_one:  # compare ids: no query, no error on an unset relation
-                current, wanted = getattr(obj, field.attname), value.pk if value else None
+            if (
+                field.many_to_one
+            ):  # compare ids: no query, no error on an unset relation
+                current, wanted = (
+                    getattr(obj, field.attname),
+                    value.pk if value else None,
+                )
             else:
                 current, wanted = getattr(obj, name), value
             if current != wanted:
@@ -304,16 +400,23 @@ class _Loader:
             return
         wanted = set()
         for item in cites:
-            key, pin = (item["source"], item.get("pin", "")) if isinstance(item, dict) else (item, "")
+            key, pin = (
+                (item["source"], item.get("pin", ""))
+                if isinstance(item, dict)
+                else (item, "")
+            )
             wanted.add((self.sources[key].pk, pin))
         existing = {
-            (c.source_id, c.pin_cite): c.pk for c in Citation.objects.filter(**{target_field: obj})
+            (c.source_id, c.pin_cite): c.pk
+            for c in Citation.objects.filter(**{target_field: obj})
         }
         stale = [pk for pair, pk in existing.items() if pair not in wanted]
         if stale:
             Citation.objects.filter(pk__in=stale).delete()
         for source_id, pin in sorted(wanted - set(existing)):
-            Citation.objects.create(source_id=source_id, pin_cite=pin, **{target_field: obj})
+            Citation.objects.create(
+                source_id=source_id, pin_cite=pin, **{target_field: obj}
+            )
             self.report.count(Citation, created=True, changed=True)
 
     @staticmethod
@@ -324,121 +427,208 @@ class _Loader:
         d = self.data
         c = d["case"]
         case = self.sync(
-            Case, "case", {"slug": c["slug"]},
-            {"title": c["title"], "short_name": c.get("short_name", c["title"][:80]),
-             "summary": c.get("summary", ""), "status": c.get("status", choices.CaseStatus.PENDING)},
+            Case,
+            "case",
+            {"slug": c["slug"]},
+            {
+                "title": c["title"],
+                "short_name": c.get("short_name", c["title"][:80]),
+                "summary": c.get("summary", ""),
+                "status": c.get("status", choices.CaseStatus.PENDING),
+            },
         )
         if case.pk is None:
             return case
 
         for i, s in enumerate(d.get("sources", [])):
             self.sources[s["key"]] = self.sync(
-                Source, _row_label("sources", i, s), {"case": case, "key": s["key"]},
+                Source,
+                _row_label("sources", i, s),
+                {"case": case, "key": s["key"]},
                 {
-                    "kind": s.get("kind", choices.SourceKind.NEWS), "outlet": s["outlet"],
-                    "original_outlet": s.get("original_outlet", ""), "is_mirror": s.get("is_mirror", False),
-                    "headline": s.get("headline", ""), "headline_note": s.get("headline_note", ""),
-                    "author": s.get("author", ""), "url": s.get("url", ""),
+                    "kind": s.get("kind", choices.SourceKind.NEWS),
+                    "outlet": s["outlet"],
+                    "original_outlet": s.get("original_outlet", ""),
+                    "is_mirror": s.get("is_mirror", False),
+                    "headline": s.get("headline", ""),
+                    "headline_note": s.get("headline_note", ""),
+                    "author": s.get("author", ""),
+                    "url": s.get("url", ""),
                     "published_on": self.date(s.get("published_on")),
-                    "published_precision": s.get("published_precision", choices.DatePrecision.DAY),
+                    "published_precision": s.get(
+                        "published_precision", choices.DatePrecision.DAY
+                    ),
                     "published_note": s.get("published_note", ""),
                     "reliability": s.get("reliability", choices.Reliability.MEDIUM),
-                    "note": s.get("note", ""), "text": s.get("text", ""),
+                    "note": s.get("note", ""),
+                    "text": s.get("text", ""),
                 },
             )
 
         for i, p in enumerate(d.get("parties", [])):
             party = self.sync(
-                Party, _row_label("parties", i, p), {"slug": p["key"]},
-                {"name": p["name"], "kind": p.get("kind", choices.PartyKind.PERSON),
-                 "aliases": "\n".join(p.get("aliases", [])), "description": p.get("description", "")},
+                Party,
+                _row_label("parties", i, p),
+                {"slug": p["key"]},
+                {
+                    "name": p["name"],
+                    "kind": p.get("kind", choices.PartyKind.PERSON),
+                    "aliases": "\n".join(p.get("aliases", [])),
+                    "description": p.get("description", ""),
+                },
             )
             self.parties[p["key"]] = party
-            self.set_m2m(party, "sources", [self.sources[k] for k in p.get("sources", [])])
+            self.set_m2m(
+                party, "sources", [self.sources[k] for k in p.get("sources", [])]
+            )
 
         for i, p in enumerate(d.get("proceedings", [])):
             proceeding = self.sync(
-                Proceeding, _row_label("proceedings", i, p), {"case": case, "key": p["key"]},
-                {"name": p["name"], "court": p["court"], "docket_number": p.get("docket_number", ""),
-                 "judge": self.parties.get(p.get("judge")), "opened_on": self.date(p.get("opened_on")),
-                 "closed_on": self.date(p.get("closed_on")), "outcome": p.get("outcome", "")},
+                Proceeding,
+                _row_label("proceedings", i, p),
+                {"case": case, "key": p["key"]},
+                {
+                    "name": p["name"],
+                    "court": p["court"],
+                    "docket_number": p.get("docket_number", ""),
+                    "judge": self.parties.get(p.get("judge")),
+                    "opened_on": self.date(p.get("opened_on")),
+                    "closed_on": self.date(p.get("closed_on")),
+                    "outcome": p.get("outcome", ""),
+                },
             )
             self.proceedings[p["key"]] = proceeding
-            self.set_m2m(proceeding, "sources", [self.sources[k] for k in p.get("sources", [])])
+            self.set_m2m(
+                proceeding, "sources", [self.sources[k] for k in p.get("sources", [])]
+            )
 
         for i, r in enumerate(d.get("roles", [])):
             role = self.sync(
-                CaseParty, _row_label("roles", i, r),
-                {"case": case, "party": self.parties[r["party"]], "role": r["role"],
-                 "proceeding": self.proceedings.get(r.get("proceeding"))},
-                {"side": r.get("side", choices.Side.NEUTRAL),
-                 "started_on": self.date(r.get("started_on")), "ended_on": self.date(r.get("ended_on")),
-                 "note": r.get("note", ""), "confidence": r.get("confidence", choices.Confidence.CONFIRMED),
-                 "confidence_note": r.get("confidence_note", "")},
+                CaseParty,
+                _row_label("roles", i, r),
+                {
+                    "case": case,
+                    "party": self.parties[r["party"]],
+                    "role": r["role"],
+                    "proceeding": self.proceedings.get(r.get("proceeding")),
+                },
+                {
+                    "side": r.get("side", choices.Side.NEUTRAL),
+                    "started_on": self.date(r.get("started_on")),
+                    "ended_on": self.date(r.get("ended_on")),
+                    "note": r.get("note", ""),
+                    "confidence": r.get("confidence", choices.Confidence.CONFIRMED),
+                    "confidence_note": r.get("confidence_note", ""),
+                },
             )
-            self.set_m2m(role, "represents", [self.parties[k] for k in r.get("represents", [])])
-            self.set_m2m(role, "sources", [self.sources[k] for k in r.get("sources", [])])
+            self.set_m2m(
+                role, "represents", [self.parties[k] for k in r.get("represents", [])]
+            )
+            self.set_m2m(
+                role, "sources", [self.sources[k] for k in r.get("sources", [])]
+            )
 
         for i, c in enumerate(d.get("claims", [])):
             self.claims[c["key"]] = self.sync(
-                Claim, _row_label("claims", i, c), {"case": case, "key": c["key"]},
-                {"slug": c["key"], "title": c["title"], "count_label": c.get("count_label", ""),
-                 "proceeding": self.proceedings.get(c.get("proceeding")),
-                 "description": c.get("description", ""), "outcome_note": c.get("outcome_note", ""),
-                 "confidence": c.get("confidence", choices.Confidence.CONFIRMED),
-                 "confidence_note": c.get("confidence_note", "")},
+                Claim,
+                _row_label("claims", i, c),
+                {"case": case, "key": c["key"]},
+                {
+                    "slug": c["key"],
+                    "title": c["title"],
+                    "count_label": c.get("count_label", ""),
+                    "proceeding": self.proceedings.get(c.get("proceeding")),
+                    "description": c.get("description", ""),
+                    "outcome_note": c.get("outcome_note", ""),
+                    "confidence": c.get("confidence", choices.Confidence.CONFIRMED),
+                    "confidence_note": c.get("confidence_note", ""),
+                },
             )
 
         for i, e in enumerate(d.get("events", [])):
             label = _row_label("events", i, e)
             event = self.sync(
-                Event, label, {"case": case, "key": e["key"]},
-                {"slug": e["slug"], "title": e["title"], "kind": e["kind"],
-                 "summary": e.get("summary", ""), "date": self.date(e.get("date")),
-                 "date_precision": e.get("precision", choices.DatePrecision.DAY),
-                 "date_approximate": e.get("approximate", False), "date_note": e.get("date_note", ""),
-                 "end_date": self.date(e.get("end_date")),
-                 "end_precision": e.get("end_precision", choices.DatePrecision.DAY),
-                 "proceeding": self.proceedings.get(e.get("proceeding")),
-                 "is_key": e.get("is_key", False), "is_context": e.get("is_context", False),
-                 "confidence": e.get("confidence", choices.Confidence.CONFIRMED),
-                 "confidence_note": e.get("confidence_note", "")},
+                Event,
+                label,
+                {"case": case, "key": e["key"]},
+                {
+                    "slug": e["slug"],
+                    "title": e["title"],
+                    "kind": e["kind"],
+                    "summary": e.get("summary", ""),
+                    "date": self.date(e.get("date")),
+                    "date_precision": e.get("precision", choices.DatePrecision.DAY),
+                    "date_approximate": e.get("approximate", False),
+                    "date_note": e.get("date_note", ""),
+                    "end_date": self.date(e.get("end_date")),
+                    "end_precision": e.get("end_precision", choices.DatePrecision.DAY),
+                    "proceeding": self.proceedings.get(e.get("proceeding")),
+                    "is_key": e.get("is_key", False),
+                    "is_context": e.get("is_context", False),
+                    "confidence": e.get("confidence", choices.Confidence.CONFIRMED),
+                    "confidence_note": e.get("confidence_note", ""),
+                },
             )
             self.events[e["key"]] = event
-            self.set_m2m(event, "parties", [self.parties[k] for k in e.get("parties", [])])
+            self.set_m2m(
+                event, "parties", [self.parties[k] for k in e.get("parties", [])]
+            )
             self.set_m2m(event, "claims", [self.claims[k] for k in e.get("claims", [])])
             self.set_citations("event", event, e.get("sources", []))
 
         for i, c in enumerate(d.get("claims", [])):
             claim = self.claims[c["key"]]
-            self.set_m2m(claim, "asserted_by", [self.parties[k] for k in c.get("asserted_by", [])])
-            self.set_m2m(claim, "against", [self.parties[k] for k in c.get("against", [])])
+            self.set_m2m(
+                claim,
+                "asserted_by",
+                [self.parties[k] for k in c.get("asserted_by", [])],
+            )
+            self.set_m2m(
+                claim, "against", [self.parties[k] for k in c.get("against", [])]
+            )
             self.set_citations("claim", claim, c.get("sources", []))
             if claim.pk is None:
                 continue
             for j, h in enumerate(c.get("history", [])):
                 step = self.sync(
-                    ClaimStatusChange, f"{_row_label('claims', i, c)}: history[{j}]",
-                    {"claim": claim, "status": h["status"], "date": self.date(h.get("date"))},
-                    {"date_precision": h.get("precision", choices.DatePrecision.DAY),
-                     "date_approximate": h.get("approximate", False),
-                     "event": self.events.get(h.get("event")), "note": h.get("note", "")},
+                    ClaimStatusChange,
+                    f"{_row_label('claims', i, c)}: history[{j}]",
+                    {
+                        "claim": claim,
+                        "status": h["status"],
+                        "date": self.date(h.get("date")),
+                    },
+                    {
+                        "date_precision": h.get("precision", choices.DatePrecision.DAY),
+                        "date_approximate": h.get("approximate", False),
+                        "event": self.events.get(h.get("event")),
+                        "note": h.get("note", ""),
+                    },
                 )
                 self.set_citations("status_change", step, h.get("sources", []))
 
         for i, t in enumerate(d.get("testimony", [])):
             item = self.sync(
-                Testimony, _row_label("testimony", i, t), {"case": case, "key": t["key"]},
-                {"witness": self.parties[t["witness"]], "kind": t.get("kind", choices.TestimonyKind.TRIAL),
-                 "date": self.date(t.get("date")),
-                 "date_precision": t.get("precision", choices.DatePrecision.DAY),
-                 "date_approximate": t.get("approximate", False), "date_note": t.get("date_note", ""),
-                 "form": t.get("form", choices.TestimonyForm.QUOTE), "text": t["text"],
-                 "context": t.get("context", ""), "examined_by": self.parties.get(t.get("examined_by")),
-                 "examination": t.get("examination", ""), "transcript_cite": t.get("transcript_cite", ""),
-                 "event": self.events.get(t.get("event")),
-                 "confidence": t.get("confidence", choices.Confidence.CONFIRMED),
-                 "confidence_note": t.get("confidence_note", "")},
+                Testimony,
+                _row_label("testimony", i, t),
+                {"case": case, "key": t["key"]},
+                {
+                    "witness": self.parties[t["witness"]],
+                    "kind": t.get("kind", choices.TestimonyKind.TRIAL),
+                    "date": self.date(t.get("date")),
+                    "date_precision": t.get("precision", choices.DatePrecision.DAY),
+                    "date_approximate": t.get("approximate", False),
+                    "date_note": t.get("date_note", ""),
+                    "form": t.get("form", choices.TestimonyForm.QUOTE),
+                    "text": t["text"],
+                    "context": t.get("context", ""),
+                    "examined_by": self.parties.get(t.get("examined_by")),
+                    "examination": t.get("examination", ""),
+                    "transcript_cite": t.get("transcript_cite", ""),
+                    "event": self.events.get(t.get("event")),
+                    "confidence": t.get("confidence", choices.Confidence.CONFIRMED),
+                    "confidence_note": t.get("confidence_note", ""),
+                },
             )
             self.set_m2m(item, "claims", [self.claims[k] for k in t.get("claims", [])])
             self.set_citations("testimony", item, t.get("sources", []))
@@ -456,11 +646,15 @@ def case_data_read(path: Path) -> dict:
     except FileNotFoundError:
         raise CaseDataError([f"No data file at {path}."]) from None
     except UnicodeDecodeError as error:
-        raise CaseDataError([f"{path} is not UTF-8 text ({error.reason} at byte {error.start})."]) from None
+        raise CaseDataError(
+            [f"{path} is not UTF-8 text ({error.reason} at byte {error.start})."]
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise CaseDataError([f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"]) from None
+        raise CaseDataError(
+            [f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"]
+        ) from None
 
 
 def case_load(*, data: dict, dry_run: bool = False) -> tuple[Case, LoadReport]:

@@ -13,7 +13,12 @@ from .models import Case, Claim, Event, Party
 def _get_or_404(getter: Callable, **kwargs):
     try:
         return getter(**kwargs)
-    except (Case.DoesNotExist, Event.DoesNotExist, Party.DoesNotExist, Claim.DoesNotExist):
+    except (
+        Case.DoesNotExist,
+        Event.DoesNotExist,
+        Party.DoesNotExist,
+        Claim.DoesNotExist,
+    ):
         raise Http404("Not found.") from None
 
 
@@ -55,7 +60,12 @@ def event_detail(request: HttpRequest, case: str, event: str) -> HttpResponse:
     case_obj = _get_or_404(selectors.case_get, slug=case)
     event_obj = _get_or_404(selectors.event_get, case=case_obj, slug=event)
     previous, following = selectors.event_neighbours(event=event_obj)
-    context = {"case": case_obj, "event": event_obj, "previous": previous, "following": following}
+    context = {
+        "case": case_obj,
+        "event": event_obj,
+        "previous": previous,
+        "following": following,
+    }
     return render(request, "pages/event_detail.html", context)
 
 

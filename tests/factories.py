@@ -136,4 +136,6 @@ class CitationFactory(factory.django.DjangoModelFactory):
         model = Citation
 
     event = factory.SubFactory(EventFactory)
-    source = factory.SubFactory(SourceFactory, case=factory.SelfAttribute("..event.case"))
+    source = factory.SubFactory(
+        SourceFactory, case=factory.SelfAttribute("..event.case")
+    )

@@ -13,7 +13,9 @@ class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(
         auto_now_add=True, help_text="When this row was first saved."
     )
-    updated_at = models.DateTimeField(auto_now=True, help_text="When this row last changed.")
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="When this row last changed."
+    )
 
     class Meta:
         abstract = True
@@ -86,7 +88,11 @@ def require_same_case(instance: models.Model, *field_names: str) -> None:
     errors = {}
     for name in field_names:
         related = getattr(instance, name, None)
-        if related is not None and instance.case_id and related.case_id != instance.case_id:
+        if (
+            related is not None
+            and instance.case_id
+            and related.case_id != instance.case_id
+        ):
             errors[name] = f"This {related._meta.verbose_name} belongs to another case."
     if errors:
         raise ValidationError(errors)

@@ -12,12 +12,17 @@ class Case(TimeStampedModel):
         max_length=255, help_text="Full title, e.g. “Musk v. OpenAI (Musk v. Altman)”."
     )
     short_name = models.CharField(
-        max_length=80, help_text="Short name used in headings and links, e.g. “Musk v. OpenAI”."
+        max_length=80,
+        help_text="Short name used in headings and links, e.g. “Musk v. OpenAI”.",
     )
     slug = models.SlugField(
-        max_length=80, unique=True, help_text="The case's part of its URLs. Do not change once public."
+        max_length=80,
+        unique=True,
+        help_text="The case's part of its URLs. Do not change once public.",
     )
-    summary = models.TextField(blank=True, help_text="A neutral paragraph on what the case is about.")
+    summary = models.TextField(
+        blank=True, help_text="A neutral paragraph on what the case is about."
+    )
     status = models.CharField(
         max_length=16,
         choices=CaseStatus,
@@ -45,9 +50,12 @@ class Proceeding(TimeStampedModel):
         help_text="The case this proceeding belongs to.",
     )
     key = models.SlugField(
-        max_length=40, help_text="Short stable identifier inside the case, e.g. “federal”."
+        max_length=40,
+        help_text="Short stable identifier inside the case, e.g. “federal”.",
     )
-    name = models.CharField(max_length=255, help_text="How the proceeding is referred to.")
+    name = models.CharField(
+        max_length=255, help_text="How the proceeding is referred to."
+    )
     court = models.CharField(max_length=255, help_text="Court and division.")
     docket_number = models.CharField(
         max_length=80, blank=True, help_text="Case number as the court gives it."
@@ -64,15 +72,22 @@ class Proceeding(TimeStampedModel):
     closed_on = models.DateField(
         null=True, blank=True, help_text="Date it ended; empty while it is open."
     )
-    outcome = models.TextField(blank=True, help_text="How it ended or stands, in a sentence or two.")
+    outcome = models.TextField(
+        blank=True, help_text="How it ended or stands, in a sentence or two."
+    )
     sources = models.ManyToManyField(
-        "Source", blank=True, related_name="proceedings", help_text="Where these facts come from."
+        "Source",
+        blank=True,
+        related_name="proceedings",
+        help_text="Where these facts come from.",
     )
 
     class Meta:
         ordering = ["case", "opened_on", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["case", "key"], name="proceeding_unique_key_per_case"),
+            models.UniqueConstraint(
+                fields=["case", "key"], name="proceeding_unique_key_per_case"
+            ),
             models.CheckConstraint(
                 condition=models.Q(closed_on__isnull=True)
                 | models.Q(opened_on__isnull=True)
@@ -83,7 +98,9 @@ class Proceeding(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.docket_number})" if self.docket_number else self.name
+        return (
+            f"{self.name} ({self.docket_number})" if self.docket_number else self.name
+        )
 
     def get_absolute_url(self) -> str:
         return self.case.get_absolute_url() + f"#proceeding-{self.key}"

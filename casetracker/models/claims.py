@@ -12,7 +12,9 @@ class ClaimQuerySet(models.QuerySet):
         latest = ClaimStatusChange.objects.filter(claim=models.OuterRef("pk")).order_by(
             models.F("date").desc(nulls_last=True), "-id"
         )
-        return self.annotate(current_status=models.Subquery(latest.values("status")[:1]))
+        return self.annotate(
+            current_status=models.Subquery(latest.values("status")[:1])
+        )
 
 
 class Claim(ConfidenceModel, TimeStampedModel):
@@ -33,20 +35,32 @@ class Claim(ConfidenceModel, TimeStampedModel):
         related_name="claims",
         help_text="The proceeding it was pleaded in.",
     )
-    key = models.CharField(max_length=80, blank=True, help_text="Stable id used by data files; optional.")
+    key = models.CharField(
+        max_length=80, blank=True, help_text="Stable id used by data files; optional."
+    )
     slug = models.SlugField(
-        max_length=100, help_text="The claim's part of its URLs. Do not change once public."
+        max_length=100,
+        help_text="The claim's part of its URLs. Do not change once public.",
     )
-    title = models.CharField(max_length=255, help_text="The cause of action as pleaded.")
+    title = models.CharField(
+        max_length=255, help_text="The cause of action as pleaded."
+    )
     count_label = models.CharField(
-        max_length=80, blank=True, help_text='Its number in the complaint, e.g. "Count 9".'
+        max_length=80,
+        blank=True,
+        help_text='Its number in the complaint, e.g. "Count 9".',
     )
-    description = models.TextField(blank=True, help_text="What the claim alleges, briefly.")
+    description = models.TextField(
+        blank=True, help_text="What the claim alleges, briefly."
+    )
     asserted_by = models.ManyToManyField(
         "Party", blank=True, related_name="claims_asserted", help_text="Who asserts it."
     )
     against = models.ManyToManyField(
-        "Party", blank=True, related_name="claims_faced", help_text="Whom it is asserted against."
+        "Party",
+        blank=True,
+        related_name="claims_faced",
+        help_text="Whom it is asserted against.",
     )
     outcome_note = models.TextField(
         blank=True,
@@ -66,7 +80,9 @@ class Claim(ConfidenceModel, TimeStampedModel):
     class Meta:
         ordering = ["case", "proceeding__opened_on", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["case", "slug"], name="claim_unique_slug_per_case"),
+            models.UniqueConstraint(
+                fields=["case", "slug"], name="claim_unique_slug_per_case"
+            ),
             models.UniqueConstraint(
                 fields=["case", "key"],
                 condition=~models.Q(key=""),
@@ -83,7 +99,9 @@ class Claim(ConfidenceModel, TimeStampedModel):
         require_same_case(self, "proceeding")
 
     def get_absolute_url(self) -> str:
-        return reverse("claim_detail", kwargs={"case": self.case.slug, "claim": self.slug})
+        return reverse(
+            "claim_detail", kwargs={"case": self.case.slug, "claim": self.slug}
+        )
 
 
 class ClaimStatusChange(FuzzyDateModel, TimeStampedModel):
@@ -92,7 +110,11 @@ class ClaimStatusChange(FuzzyDateModel, TimeStampedModel):
     claim = models.ForeignKey(
         Claim, on_delete=models.CASCADE, related_name="history", help_text="The claim."
     )
-    status = models.CharField(max_length=32, choices=ClaimStatus, help_text="The claim's status from this date.")
+    status = models.CharField(
+        max_length=32,
+        choices=ClaimStatus,
+        help_text="The claim's status from this date.",
+    )
     event = models.ForeignKey(
         "Event",
         on_delete=models.PROTECT,
@@ -101,7 +123,9 @@ class ClaimStatusChange(FuzzyDateModel, TimeStampedModel):
         related_name="status_changes",
         help_text="The ruling, filing or verdict that caused the change.",
     )
-    note = models.TextField(blank=True, help_text="Detail, e.g. “at Musk's own proposal”.")
+    note = models.TextField(
+        blank=True, help_text="Detail, e.g. “at Musk's own proposal”."
+    )
     sources = models.ManyToManyField(
         "Source",
         through="Citation",
@@ -114,7 +138,9 @@ class ClaimStatusChange(FuzzyDateModel, TimeStampedModel):
     class Meta:
         ordering = ["claim", models.F("date").asc(nulls_last=True), "id"]
         verbose_name = "claim status change"
-        indexes = [models.Index(fields=["claim", "date"], name="statuschange_claim_date")]
+        indexes = [
+            models.Index(fields=["claim", "date"], name="statuschange_claim_date")
+        ]
 
     def __str__(self) -> str:
         return f"{self.claim}: {self.get_status_display()} ({self.display_date})"

@@ -31,7 +31,8 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         help_text="Stable id used by data files (e.g. the chronology number); optional.",
     )
     slug = models.SlugField(
-        max_length=100, help_text="The event's part of its permalink. Do not change once public."
+        max_length=100,
+        help_text="The event's part of its permalink. Do not change once public.",
     )
     proceeding = models.ForeignKey(
         "Proceeding",
@@ -42,7 +43,9 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         help_text="The proceeding it is a step of; empty for background, news and context.",
     )
     end_date = models.DateField(
-        null=True, blank=True, help_text="Last day of a span, if the event lasted more than a day."
+        null=True,
+        blank=True,
+        help_text="Last day of a span, if the event lasted more than a day.",
     )
     end_precision = models.CharField(
         max_length=8,
@@ -50,9 +53,13 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         default=DatePrecision.DAY,
         help_text="How precisely the end date is known.",
     )
-    kind = models.CharField(max_length=16, choices=EventKind, help_text="What sort of event.")
+    kind = models.CharField(
+        max_length=16, choices=EventKind, help_text="What sort of event."
+    )
     title = models.CharField(max_length=255, help_text="A short, neutral headline.")
-    summary = models.TextField(blank=True, help_text="A neutral account of what happened.")
+    summary = models.TextField(
+        blank=True, help_text="A neutral account of what happened."
+    )
     parties = models.ManyToManyField(
         "Party", blank=True, related_name="events", help_text="Parties involved."
     )
@@ -60,7 +67,9 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         "Claim", blank=True, related_name="events", help_text="Claims it bears on."
     )
     is_key = models.BooleanField(
-        "key event", default=False, help_text="A turning point, shown on the case overview."
+        "key event",
+        default=False,
+        help_text="A turning point, shown on the case overview.",
     )
     is_context = models.BooleanField(
         "related context",
@@ -81,7 +90,9 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
     class Meta:
         ordering = [models.F("date").asc(nulls_last=True), "id"]
         constraints = [
-            models.UniqueConstraint(fields=["case", "slug"], name="event_unique_slug_per_case"),
+            models.UniqueConstraint(
+                fields=["case", "slug"], name="event_unique_slug_per_case"
+            ),
             models.UniqueConstraint(
                 fields=["case", "key"],
                 condition=~models.Q(key=""),
@@ -108,7 +119,11 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
     @property
     def display_date(self) -> str:
         return format_range(
-            self.date, self.date_precision, self.end_date, self.end_precision, self.date_approximate
+            self.date,
+            self.date_precision,
+            self.end_date,
+            self.end_precision,
+            self.date_approximate,
         )
 
     def clean(self) -> None:
@@ -119,4 +134,6 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         require_same_case(self, "proceeding")
 
     def get_absolute_url(self) -> str:
-        return reverse("event_detail", kwargs={"case": self.case.slug, "event": self.slug})
+        return reverse(
+            "event_detail", kwargs={"case": self.case.slug, "event": self.slug}
+        )

@@ -10,18 +10,28 @@ class Party(TimeStampedModel):
 
     name = models.CharField(max_length=255, help_text="Name as usually written.")
     slug = models.SlugField(
-        max_length=80, unique=True, help_text="The party's part of its URLs. Do not change once public."
+        max_length=80,
+        unique=True,
+        help_text="The party's part of its URLs. Do not change once public.",
     )
     kind = models.CharField(
-        max_length=16, choices=PartyKind, default=PartyKind.PERSON, help_text="Person or organization."
+        max_length=16,
+        choices=PartyKind,
+        default=PartyKind.PERSON,
+        help_text="Person or organization.",
     )
     aliases = models.TextField(
         blank=True,
         help_text="Other names, one per line (legal names, short names, former names). Searched too.",
     )
-    description = models.TextField(blank=True, help_text="One or two neutral lines on who this is.")
+    description = models.TextField(
+        blank=True, help_text="One or two neutral lines on who this is."
+    )
     sources = models.ManyToManyField(
-        "Source", blank=True, related_name="parties_described", help_text="Where the description comes from."
+        "Source",
+        blank=True,
+        related_name="parties_described",
+        help_text="Where the description comes from.",
     )
 
     class Meta:
@@ -48,14 +58,25 @@ class CaseParty(ConfidenceModel, TimeStampedModel):
     """
 
     case = models.ForeignKey(
-        "Case", on_delete=models.PROTECT, related_name="case_parties", help_text="The case."
+        "Case",
+        on_delete=models.PROTECT,
+        related_name="case_parties",
+        help_text="The case.",
     )
     party = models.ForeignKey(
-        Party, on_delete=models.PROTECT, related_name="case_roles", help_text="Who holds the role."
+        Party,
+        on_delete=models.PROTECT,
+        related_name="case_roles",
+        help_text="Who holds the role.",
     )
-    role = models.CharField(max_length=24, choices=PartyRole, help_text="The role held.")
+    role = models.CharField(
+        max_length=24, choices=PartyRole, help_text="The role held."
+    )
     side = models.CharField(
-        max_length=16, choices=Side, default=Side.NEUTRAL, help_text="Which side the role is on."
+        max_length=16,
+        choices=Side,
+        default=Side.NEUTRAL,
+        help_text="Which side the role is on.",
     )
     proceeding = models.ForeignKey(
         "Proceeding",
@@ -71,11 +92,20 @@ class CaseParty(ConfidenceModel, TimeStampedModel):
         related_name="represented_by",
         help_text="For counsel: the parties represented.",
     )
-    started_on = models.DateField(null=True, blank=True, help_text="When the role began, if known.")
-    ended_on = models.DateField(null=True, blank=True, help_text="When the role ended, if it did.")
-    note = models.TextField(blank=True, help_text="Anything a reader needs to know about this role.")
+    started_on = models.DateField(
+        null=True, blank=True, help_text="When the role began, if known."
+    )
+    ended_on = models.DateField(
+        null=True, blank=True, help_text="When the role ended, if it did."
+    )
+    note = models.TextField(
+        blank=True, help_text="Anything a reader needs to know about this role."
+    )
     sources = models.ManyToManyField(
-        "Source", blank=True, related_name="case_parties", help_text="Where this role is reported."
+        "Source",
+        blank=True,
+        related_name="case_parties",
+        help_text="Where this role is reported.",
     )
 
     class Meta:
@@ -101,4 +131,6 @@ class CaseParty(ConfidenceModel, TimeStampedModel):
         require_same_case(self, "proceeding")
 
     def get_absolute_url(self) -> str:
-        return reverse("party_detail", kwargs={"case": self.case.slug, "party": self.party.slug})
+        return reverse(
+            "party_detail", kwargs={"case": self.case.slug, "party": self.party.slug}
+        )

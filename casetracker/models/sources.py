@@ -16,7 +16,10 @@ class Source(TimeStampedModel):
     """
 
     case = models.ForeignKey(
-        "Case", on_delete=models.PROTECT, related_name="sources", help_text="The case it is cited in."
+        "Case",
+        on_delete=models.PROTECT,
+        related_name="sources",
+        help_text="The case it is cited in.",
     )
     key = models.CharField(
         max_length=20,
@@ -24,10 +27,14 @@ class Source(TimeStampedModel):
         help_text="Short citation id inside the case (e.g. S01); used by data files.",
     )
     kind = models.CharField(
-        max_length=24, choices=SourceKind, default=SourceKind.NEWS, help_text="What sort of document."
+        max_length=24,
+        choices=SourceKind,
+        default=SourceKind.NEWS,
+        help_text="What sort of document.",
     )
     outlet = models.CharField(
-        max_length=255, help_text="Who published the page that was read (court, outlet, blog)."
+        max_length=255,
+        help_text="Who published the page that was read (court, outlet, blog).",
     )
     original_outlet = models.CharField(
         max_length=255,
@@ -35,7 +42,8 @@ class Source(TimeStampedModel):
         help_text="The outlet that first published it, when it was read through a mirror or rewrite.",
     )
     is_mirror = models.BooleanField(
-        default=False, help_text="The URL is a syndication copy or mirror, not the original."
+        default=False,
+        help_text="The URL is a syndication copy or mirror, not the original.",
     )
     headline = models.CharField(
         max_length=500, blank=True, help_text="Headline or document title as captured."
@@ -45,10 +53,16 @@ class Source(TimeStampedModel):
         blank=True,
         help_text='How the headline is known, e.g. "title from URL", "title not captured".',
     )
-    author = models.CharField(max_length=255, blank=True, help_text="Author(s), when known.")
-    url = models.URLField(max_length=1000, blank=True, help_text="Address of the page that was read.")
+    author = models.CharField(
+        max_length=255, blank=True, help_text="Author(s), when known."
+    )
+    url = models.URLField(
+        max_length=1000, blank=True, help_text="Address of the page that was read."
+    )
     published_on = models.DateField(
-        null=True, blank=True, help_text="Publication or filing date; first day of the month or year for coarser precision."
+        null=True,
+        blank=True,
+        help_text="Publication or filing date; first day of the month or year for coarser precision.",
     )
     published_precision = models.CharField(
         "date precision",
@@ -58,7 +72,9 @@ class Source(TimeStampedModel):
         help_text="How precisely the publication date is known.",
     )
     published_note = models.CharField(
-        max_length=120, blank=True, help_text='Date as shown when unusual, e.g. "2026-05-18/19", "undated".'
+        max_length=120,
+        blank=True,
+        help_text='Date as shown when unusual, e.g. "2026-05-18/19", "undated".',
     )
     reliability = models.CharField(
         max_length=8,
@@ -72,10 +88,14 @@ class Source(TimeStampedModel):
     )
     note = models.TextField(blank=True, help_text="Anything else about this source.")
     text = models.TextField(
-        blank=True, help_text="Full text, only where the project holds a copy of the document."
+        blank=True,
+        help_text="Full text, only where the project holds a copy of the document.",
     )
     parties = models.ManyToManyField(
-        "Party", blank=True, related_name="coverage", help_text="Parties the item is about."
+        "Party",
+        blank=True,
+        related_name="coverage",
+        help_text="Parties the item is about.",
     )
 
     class Meta:
@@ -88,7 +108,11 @@ class Source(TimeStampedModel):
                 violation_error_message="Another source of this case already has this key.",
             ),
         ]
-        indexes = [models.Index(fields=["case", "kind", "published_on"], name="source_case_kind_date")]
+        indexes = [
+            models.Index(
+                fields=["case", "kind", "published_on"], name="source_case_kind_date"
+            )
+        ]
 
     def __str__(self) -> str:
         title = self.headline or self.headline_note or "untitled"
@@ -103,10 +127,15 @@ class Source(TimeStampedModel):
 
     def clean(self) -> None:
         super().clean()
-        validate_precision(self.published_on, self.published_precision, field="published_on")
+        validate_precision(
+            self.published_on, self.published_precision, field="published_on"
+        )
 
     def get_absolute_url(self) -> str:
-        return reverse("case_coverage", kwargs={"case": self.case.slug}) + f"#source-{self.pk}"
+        return (
+            reverse("case_coverage", kwargs={"case": self.case.slug})
+            + f"#source-{self.pk}"
+        )
 
 
 class NewsCoverageManager(models.Manager):
@@ -132,25 +161,46 @@ class Citation(models.Model):
     """
 
     source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, related_name="citations", help_text="The source cited."
+        Source,
+        on_delete=models.PROTECT,
+        related_name="citations",
+        help_text="The source cited.",
     )
     pin_cite = models.CharField(
-        max_length=120, blank=True, help_text='Where in the source, e.g. "p. 12", "¶ 40", "45:3-46:1".'
+        max_length=120,
+        blank=True,
+        help_text='Where in the source, e.g. "p. 12", "¶ 40", "45:3-46:1".',
     )
     event = models.ForeignKey(
-        "Event", on_delete=models.CASCADE, null=True, blank=True, related_name="citations",
+        "Event",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
         help_text="The event that cites it.",
     )
     testimony = models.ForeignKey(
-        "Testimony", on_delete=models.CASCADE, null=True, blank=True, related_name="citations",
+        "Testimony",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
         help_text="The testimony excerpt that cites it.",
     )
     claim = models.ForeignKey(
-        "Claim", on_delete=models.CASCADE, null=True, blank=True, related_name="citations",
+        "Claim",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
         help_text="The claim that cites it.",
     )
     status_change = models.ForeignKey(
-        "ClaimStatusChange", on_delete=models.CASCADE, null=True, blank=True, related_name="citations",
+        "ClaimStatusChange",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
         help_text="The claim status change that cites it.",
     )
 
@@ -161,10 +211,30 @@ class Citation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(event__isnull=False, testimony__isnull=True, claim__isnull=True, status_change__isnull=True)
-                    | models.Q(event__isnull=True, testimony__isnull=False, claim__isnull=True, status_change__isnull=True)
-                    | models.Q(event__isnull=True, testimony__isnull=True, claim__isnull=False, status_change__isnull=True)
-                    | models.Q(event__isnull=True, testimony__isnull=True, claim__isnull=True, status_change__isnull=False)
+                    models.Q(
+                        event__isnull=False,
+                        testimony__isnull=True,
+                        claim__isnull=True,
+                        status_change__isnull=True,
+                    )
+                    | models.Q(
+                        event__isnull=True,
+                        testimony__isnull=False,
+                        claim__isnull=True,
+                        status_change__isnull=True,
+                    )
+                    | models.Q(
+                        event__isnull=True,
+                        testimony__isnull=True,
+                        claim__isnull=False,
+                        status_change__isnull=True,
+                    )
+                    | models.Q(
+                        event__isnull=True,
+                        testimony__isnull=True,
+                        claim__isnull=True,
+                        status_change__isnull=False,
+                    )
                 ),
                 name="citation_exactly_one_target",
                 violation_error_message="A citation belongs to exactly one event, testimony excerpt, claim or status change.",
@@ -178,7 +248,9 @@ class Citation(models.Model):
         # The database constraint guarantees exactly one target; here only what a form
         # can get wrong is explained (an inline on an unsaved parent has no target yet).
         super().clean()
-        targets = [getattr(self, name) for name in self.TARGETS if getattr(self, f"{name}_id")]
+        targets = [
+            getattr(self, name) for name in self.TARGETS if getattr(self, f"{name}_id")
+        ]
         if len(targets) > 1:
             raise ValidationError(
                 "A citation belongs to exactly one event, testimony excerpt, claim or status change."

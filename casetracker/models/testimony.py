@@ -19,9 +19,14 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
     """What a witness (or the bench) said: a short quote or a clearly marked paraphrase."""
 
     case = models.ForeignKey(
-        "Case", on_delete=models.PROTECT, related_name="testimony", help_text="The case."
+        "Case",
+        on_delete=models.PROTECT,
+        related_name="testimony",
+        help_text="The case.",
     )
-    key = models.CharField(max_length=20, blank=True, help_text="Stable id used by data files; optional.")
+    key = models.CharField(
+        max_length=20, blank=True, help_text="Stable id used by data files; optional."
+    )
     witness = models.ForeignKey(
         "Party",
         on_delete=models.PROTECT,
@@ -29,7 +34,10 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         help_text="Who spoke (the judge, for statements from the bench).",
     )
     kind = models.CharField(
-        max_length=16, choices=TestimonyKind, default=TestimonyKind.TRIAL, help_text="Where it was said."
+        max_length=16,
+        choices=TestimonyKind,
+        default=TestimonyKind.TRIAL,
+        help_text="Where it was said.",
     )
     form = models.CharField(
         max_length=16,
@@ -43,7 +51,9 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
             "quotation marks; for a paraphrase, your close paraphrase."
         )
     )
-    context = models.TextField(blank=True, help_text="What was being asked or discussed.")
+    context = models.TextField(
+        blank=True, help_text="What was being asked or discussed."
+    )
     examined_by = models.ForeignKey(
         "Party",
         on_delete=models.PROTECT,
@@ -53,7 +63,10 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         help_text="Counsel (or the judge) asking the questions, if known.",
     )
     examination = models.CharField(
-        max_length=16, choices=Examination, blank=True, help_text="Which examination, if known."
+        max_length=16,
+        choices=Examination,
+        blank=True,
+        help_text="Which examination, if known.",
     )
     transcript_cite = models.CharField(
         max_length=40,
@@ -93,7 +106,11 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
                 violation_error_message="Another excerpt of this case already has this key.",
             ),
         ]
-        indexes = [models.Index(fields=["case", "witness", "date"], name="testimony_case_witness")]
+        indexes = [
+            models.Index(
+                fields=["case", "witness", "date"], name="testimony_case_witness"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.witness}, {self.display_date}: {self.text[:60]}"
@@ -110,16 +127,25 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         wrapped = len(text) > 1 and text[0] in QUOTE_MARKS and text[-1] in QUOTE_MARKS
         if wrapped and self.form == TestimonyForm.PARAPHRASE:
             raise ValidationError(
-                {"text": "A paraphrase must not be wrapped in quotation marks, or it reads as a "
-                 "quotation. Remove the marks, or mark the excerpt as a quotation."}
+                {
+                    "text": "A paraphrase must not be wrapped in quotation marks, or it reads as a "
+                    "quotation. Remove the marks, or mark the excerpt as a quotation."
+                }
             )
-        if wrapped and self.form == TestimonyForm.QUOTE and not re.search(
-            f"[{QUOTE_MARKS}]", text[1:-1]
+        if (
+            wrapped
+            and self.form == TestimonyForm.QUOTE
+            and not re.search(f"[{QUOTE_MARKS}]", text[1:-1])
         ):
             raise ValidationError(
-                {"text": "Leave out the surrounding quotation marks: quotations are shown in them."}
+                {
+                    "text": "Leave out the surrounding quotation marks: quotations are shown in them."
+                }
             )
         require_same_case(self, "event")
 
     def get_absolute_url(self) -> str:
-        return reverse("case_testimony", kwargs={"case": self.case.slug}) + f"#testimony-{self.pk}"
+        return (
+            reverse("case_testimony", kwargs={"case": self.case.slug})
+            + f"#testimony-{self.pk}"
+        )

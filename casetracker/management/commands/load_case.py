@@ -15,22 +15,29 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("slug", help="The case slug, e.g. musk-v-openai.")
-        parser.add_argument("--file", type=Path, help="Read this file instead of the bundled one.")
-        parser.add_argument("--dry-run", action="store_true", help="Check and report, write nothing.")
+        parser.add_argument(
+            "--file", type=Path, help="Read this file instead of the bundled one."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check and report, write nothing."
+        )
 
-    def handle(self, *args, slug: str, file: Path | None, dry_run: bool, **options) -> None:
+    def handle(
+        self, *args, slug: str, file: Path | None, dry_run: bool, **options
+    ) -> None:
         path = file or case_data_path(slug)
         try:
             data = case_data_read(path)
-            if isinstance(data, dict) and isinstance(data.get("case"), dict):
-                if data["case"].get("slug") != slug:
-                    raise CaseDataError(
-                        [f"{path} holds case {data['case'].get('slug')!r}, not {slug!r}."]
-                    )
+            case_slug = (
+                data.get("case", {}).get("slug") if isinstance(data, dict) else None
+            )
+            if case_slug is not None and case_slug != slug:
+                raise CaseDataError([f"{path} holds case {case_slug!r}, not {slug!r}."])
             case, report = case_load(data=data, dry_run=dry_run)
         except CaseDataError as error:
             raise CommandError(
-                f"{path} was not loaded; nothing was written.\n" + "\n".join(error.problems)
+                f"{path} was not loaded; nothing was written.\n"
+                + "\n".join(error.problems)
             ) from None
         if not report.changed:
             self.stdout.write(f"{case.slug}: already up to date; nothing changed.")
