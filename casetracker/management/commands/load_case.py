@@ -28,9 +28,8 @@ class Command(BaseCommand):
         path = file or case_data_path(slug)
         try:
             data = case_data_read(path)
-            case_slug = (
-                data.get("case", {}).get("slug") if isinstance(data, dict) else None
-            )
+            case = data.get("case") if isinstance(data, dict) else None
+            case_slug = case.get("slug") if isinstance(case, dict) else None
             if case_slug is not None and case_slug != slug:
                 raise CaseDataError([f"{path} holds case {case_slug!r}, not {slug!r}."])
             case, report = case_load(data=data, dry_run=dry_run)
