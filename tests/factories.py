@@ -139,3 +139,10 @@ class CitationFactory(factory.django.DjangoModelFactory):
     source = factory.SubFactory(
         SourceFactory, case=factory.SelfAttribute("..event.case")
     )
+
+
+class NewsCoverageFactory(SourceFactory):
+    class Meta:
+        model = "casetracker.NewsCoverage"
+
+    kind = choices.SourceKind.BLOG
