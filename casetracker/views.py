@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import selectors
 from .models import Case, Claim, Event, Party
@@ -22,13 +22,13 @@ def _get_or_404(getter: Callable, **kwargs):
         raise Http404("Not found.") from None
 
 
-@require_GET
+@require_safe
 def case_list(request: HttpRequest) -> HttpResponse:
     """Every case, with its courts and the span of its timeline."""
     return render(request, "pages/case_list.html", {"cases": selectors.case_list()})
 
 
-@require_GET
+@require_safe
 def case_detail(request: HttpRequest, case: str) -> HttpResponse:
     """Overview: proceedings, parties by side and role, claims with current status, key events."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -43,7 +43,7 @@ def case_detail(request: HttpRequest, case: str) -> HttpResponse:
     return render(request, "pages/case_detail.html", context)
 
 
-@require_GET
+@require_safe
 def case_timeline(request: HttpRequest, case: str) -> HttpResponse:
     """The case's events in date order."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -54,7 +54,7 @@ def case_timeline(request: HttpRequest, case: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def event_detail(request: HttpRequest, case: str, event: str) -> HttpResponse:
     """One event's permalink: date, summary, parties, claims, testimony and sources."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -69,7 +69,7 @@ def event_detail(request: HttpRequest, case: str, event: str) -> HttpResponse:
     return render(request, "pages/event_detail.html", context)
 
 
-@require_GET
+@require_safe
 def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
     """One party in one case: roles, claims, testimony, events."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -85,7 +85,7 @@ def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
     return render(request, "pages/party_detail.html", context)
 
 
-@require_GET
+@require_safe
 def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
     """One claim: who asserts it against whom and its dated lifecycle."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -98,7 +98,7 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
     return render(request, "pages/claim_detail.html", context)
 
 
-@require_GET
+@require_safe
 def case_testimony(request: HttpRequest, case: str) -> HttpResponse:
     """Testimony excerpts and statements from the bench."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -109,7 +109,7 @@ def case_testimony(request: HttpRequest, case: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def case_coverage(request: HttpRequest, case: str) -> HttpResponse:
     """Press coverage of the case, newest first."""
     case_obj = _get_or_404(selectors.case_get, slug=case)

@@ -1,7 +1,7 @@
 """The admin, the only data-entry surface: who gets in, and what it refuses to save."""
 
-import datetime as dt
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.apps import apps
@@ -265,9 +265,7 @@ def test_editors_group_holds_the_case_data_permissions():
         expected.update(("casetracker", f"{action}_{name}") for action in actions)
 
     group = Group.objects.get(name="Editors")
-    granted = set(
-        group.permissions.values_list("content_type__app_label", "codename")
-    )
+    granted = set(group.permissions.values_list("content_type__app_label", "codename"))
 
     assert granted == expected
 
@@ -286,7 +284,9 @@ def editor_client(client):
     [
         pytest.param(lambda: admin_url(Event, "changelist"), 200, id="event-list"),
         pytest.param(
-            lambda: admin_url(Event, "delete", EventFactory().pk), 200, id="event-delete"
+            lambda: admin_url(Event, "delete", EventFactory().pk),
+            200,
+            id="event-delete",
         ),
         pytest.param(
             lambda: admin_url(Case, "delete", CaseFactory().pk), 403, id="case-delete"
@@ -311,7 +311,7 @@ def view_on_site_url(obj) -> str:
 
 def test_event_change_page_links_to_the_public_page(staff_client):
     """The event change page's "View on site" redirects to the event's permalink."""
-    event = EventFactory(date=dt.date(2024, 3, 1))
+    event = EventFactory()
     link = view_on_site_url(event)
 
     page = staff_client.get(admin_url(Event, "change", event.pk))
@@ -319,7 +319,7 @@ def test_event_change_page_links_to_the_public_page(staff_client):
 
     assert f'href="{link}"' in page.text
     assert response.status_code == 302
-    assert response["Location"] == event.get_absolute_url()
+    assert urlsplit(response["Location"]).path == event.get_absolute_url()
 
 
 @pytest.mark.xfail(

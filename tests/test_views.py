@@ -89,8 +89,9 @@ def test_a_party_of_another_case_is_not_found_here(client):
 
 
 @pytest.mark.django_db
-def test_pages_answer_only_get(client):
+def test_pages_answer_get_and_head_only(client):
     case = CaseFactory()
+    assert client.head(case.get_absolute_url()).status_code == 200
     assert client.post(case.get_absolute_url()).status_code == 405
 
 
