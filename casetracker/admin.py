@@ -150,6 +150,10 @@ class PartyAdmin(admin.ModelAdmin):
     def role_count(self, obj: Party) -> int:
         return obj._role_count
 
+    def view_on_site(self, obj: Party) -> str | None:
+        # A party's public page lives inside a case: none to link to before it has a role.
+        return obj.get_absolute_url()
+
 
 @admin.register(CaseParty)
 class CasePartyAdmin(admin.ModelAdmin):

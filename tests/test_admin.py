@@ -322,13 +322,6 @@ def test_event_change_page_links_to_the_public_page(staff_client):
     assert urlsplit(response["Location"]).path == event.get_absolute_url()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "PartyAdmin offers 'View on site' although Party.get_absolute_url() returns "
-        "None without a role; following the link raises AttributeError (500)."
-    ),
-)
 def test_party_without_a_role_offers_no_view_on_site_link(staff_client):
     """A party with no public page gets no "View on site" link that would crash."""
     party = PartyFactory()
@@ -336,3 +329,11 @@ def test_party_without_a_role_offers_no_view_on_site_link(staff_client):
     page = staff_client.get(admin_url(Party, "change", party.pk))
 
     assert view_on_site_url(party) not in page.text
+
+
+def test_party_with_a_role_links_to_its_page_in_the_case(staff_client):
+    role = CasePartyFactory()
+
+    page = staff_client.get(admin_url(Party, "change", role.party.pk))
+
+    assert f'href="{role.get_absolute_url()}"' in page.text
