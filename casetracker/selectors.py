@@ -4,7 +4,20 @@ Each selector is keyword-only and returns querysets or model instances; views ne
 build queries themselves. Query counts stay fixed per page whatever the case size.
 """
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 
 from .choices import COVERAGE_KINDS
 from .models import (
@@ -83,16 +96,7 @@ def claim_get(*, case: Case, slug: str) -> Claim:
 
 def event_list(*, case: Case) -> QuerySet[Event]:
     """The case's events in date order, with what a timeline row shows."""
-    return (
-        Event.objects.filter(case=case)
-        .chronological()
-        .select_related("case")
-        .prefetch_related("parties")
-        .annotate(
-            source_count=Count("citations", distinct=True),
-            testimony_count=Count("testimony", distinct=True),
-        )
-    )
+    return timeline_rows(timeline_event_list(case=case))
 
 
 def event_get(*, case: Case, slug: str) -> Event:
@@ -172,3 +176,108 @@ def coverage_list(*, case: Case) -> QuerySet[Source]:
 
 def source_list(*, case: Case) -> QuerySet[Source]:
     return Source.objects.filter(case=case).order_by("key", "id")
+
+
+def _count_of(queryset: QuerySet) -> Coalesce:
+    """A correlated COUNT(*) that stays one subquery however many rows it counts."""
+    counted = queryset.order_by().values("event").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def timeline_event_list(
+    *,
+    case: Case,
+    q: str = "",
+    parties: Sequence[Party] = (),
+    claims: Sequence[Claim] = (),
+    kinds: Sequence[str] = (),
+    confidences: Sequence[str] = (),
+    key_only: bool = False,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet[Event]:
+    """The case's events matching every given filter, in timeline order.
+
+    Within one filter the values are alternatives (any of these parties); different
+    filters narrow each other. Each word of `q` must appear in the title, the summary,
+    a testimony excerpt or the headline of a cited source.
+    """
+    events = Event.objects.filter(case=case)
+    if parties:
+        events = events.filter(
+            Exists(
+                Event.parties.through.objects.filter(
+                    event=OuterRef("pk"), party__in=parties
+                )
+            )
+        )
+    if claims:
+        events = events.filter(
+            Exists(
+                Event.claims.through.objects.filter(
+                    event=OuterRef("pk"), claim__in=claims
+                )
+            )
+        )
+    if kinds:
+        events = events.filter(kind__in=kinds)
+    if confidences:
+        events = events.filter(confidence__in=confidences)
+    if key_only:
+        events = events.filter(is_key=True)
+    if date_from:
+        events = events.filter(date__gte=date_from)
+    if date_to:
+        events = events.filter(date__lte=date_to)
+    for word in q.split()[:10]:
+        events = events.filter(
+            Q(title__icontains=word)
+            | Q(summary__icontains=word)
+            | Exists(
+                Testimony.objects.filter(event=OuterRef("pk"), text__icontains=word)
+            )
+            | Exists(
+                Citation.objects.filter(
+                    event=OuterRef("pk"), source__headline__icontains=word
+                )
+            )
+        )
+    return events.chronological()
+
+
+def timeline_rows(events: QuerySet[Event]) -> QuerySet[Event]:
+    """What a timeline row shows: parties, sources, and how much stands behind it."""
+    return (
+        events.select_related("case")
+        .prefetch_related(
+            "parties",
+            "claims",
+            Prefetch("citations", queryset=Citation.objects.select_related("source")),
+        )
+        .annotate(
+            source_count=_count_of(Citation.objects.filter(event=OuterRef("pk"))),
+            testimony_count=_count_of(Testimony.objects.filter(event=OuterRef("pk"))),
+            coverage_count=_count_of(
+                Citation.objects.filter(
+                    event=OuterRef("pk"), source__kind__in=COVERAGE_KINDS
+                )
+            ),
+        )
+    )
+
+
+def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
+    """Events per month (first day of the month -> count), counted in the database."""
+    rows = (
+        events.filter(date__isnull=False)
+        .order_by()
+        .annotate(month=TruncMonth("date"))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    return {_as_date(month): n for month, n in rows}
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

@@ -1,13 +1,21 @@
 """Public pages. Views only fetch through selectors and render; they build no queries."""
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
 
 from . import selectors
+from .forms import TimelineFilterForm
+from .htmx import HtmxHttpRequest, is_partial
 from .models import Case, Claim, Event, Party
+from .timeline import group_by_year_and_month, lanes_layout, overview_strip
 
 
 def _get_or_404(getter: Callable, **kwargs):
@@ -43,22 +51,105 @@ def case_detail(request: HttpRequest, case: str) -> HttpResponse:
     return render(request, "pages/case_detail.html", context)
 
 
+PAGE_SIZE = 25
+
+
 @require_safe
-def case_timeline(request: HttpRequest, case: str) -> HttpResponse:
-    """The case's events in date order."""
+@vary_on_headers("HX-Request", "HX-Target")
+def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
+    """The interactive timeline: filters, overview strip, then a list or lanes.
+
+    One view answers the full page, the htmx fragment a filter change swaps in
+    (#timeline), and the next page of a "load more" (#load-more). Invalid filter values
+    are reported next to their field and left out; the rest still apply.
+    """
     case_obj = _get_or_404(selectors.case_get, slug=case)
-    return render(
-        request,
-        "pages/case_timeline.html",
-        {"case": case_obj, "events": selectors.event_list(case=case_obj)},
+    form = TimelineFilterForm(request.GET, case=case_obj)
+    form.is_valid()
+    filters = form.filters
+    matching = selectors.timeline_event_list(case=case_obj, **filters)
+    page = Paginator(selectors.timeline_rows(matching), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
+    context = {
+        "case": case_obj,
+        "form": form,
+        "page": page,
+        "layout": form.selected_layout,
+        "lane_group": form.lane_group,
+        "filtered": any(filters.values()),
+        "case_event_count": Event.objects.filter(case=case_obj).count(),
+    }
+    load_more = is_partial(request) and request.htmx.target == "load-more"
+    if not load_more:
+        context["strip"] = overview_strip(
+            selectors.event_month_counts(Event.objects.filter(case=case_obj)),
+            selectors.event_month_counts(matching),
+        )
+    if form.selected_layout == "lanes":
+        context["lanes"] = lanes_layout(
+            page.object_list, _lane_grouper(form.lane_group, case_obj)
+        )
+    else:
+        context["groups"] = group_by_year_and_month(page.object_list)
+    template = "pages/case_timeline.html"
+    if load_more:
+        return render(request, template + "#load_more_page", context)
+    if is_partial(request):
+        # A submitted form sends its empty and default fields too; the pushed URL
+        # leaves them out.
+        return push_url(
+            render(request, template + "#timeline_fragment", context),
+            _clean_url(request),
+        )
+    return render(request, template, context)
+
+
+def _clean_url(request: HttpRequest) -> str:
+    params = [
+        (k, v)
+        for k, values in request.GET.lists()
+        for v in values
+        if v.strip() and TimelineFilterForm.DEFAULTS.get(k) != v
+    ]
+    return request.path + (f"?{urlencode(params)}" if params else "")
+
+
+def _lane_grouper(group: str, case: Case):
+    def by_party(event: Event) -> list[tuple[str, str]]:
+        return [
+            (
+                party.name,
+                reverse(
+                    "party_detail", kwargs={"case": case.slug, "party": party.slug}
+                ),
+            )
+            for party in event.parties.all()
+        ]
+
+    def by_claim(event: Event) -> list[tuple[str, str]]:
+        return [
+            (
+                claim.title,
+                reverse(
+                    "claim_detail", kwargs={"case": case.slug, "claim": claim.slug}
+                ),
+            )
+            for claim in event.claims.all()
+        ]
+
+    return by_claim if group == "claim" else by_party
 
 
 @require_safe
-def event_detail(request: HttpRequest, case: str, event: str) -> HttpResponse:
-    """One event's permalink: date, summary, parties, claims, testimony and sources."""
+@vary_on_headers("HX-Request")
+def event_detail(request: HtmxHttpRequest, case: str, event: str) -> HttpResponse:
+    """One event's permalink; as an htmx fragment, the card the timeline expands in place."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
     event_obj = _get_or_404(selectors.event_get, case=case_obj, slug=event)
+    if is_partial(request):
+        context = {"case": case_obj, "event": event_obj, "heading": "h5"}
+        return render(request, "pages/event_detail.html#event_card", context)
     previous, following = selectors.event_neighbours(event=event_obj)
     context = {
         "case": case_obj,

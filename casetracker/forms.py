@@ -1,0 +1,207 @@
+"""The timeline filter: one form shared by the page, its fragments and the exports.
+
+The form is bound to GET parameters (`q`, `party`, `claim`, `kind`, `from`, `to`, `key`,
+`confidence`, `layout`, `lanes`); its cleaned data is passed as is to
+selectors.timeline_event_list.
+"""
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .choices import Confidence, EventKind
+from .models import Case, Claim, Party
+
+PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+@dataclass(frozen=True)
+class DateBound:
+    """A date typed as YYYY, YYYY-MM or YYYY-MM-DD: the first and last day it covers."""
+
+    text: str
+    first: dt.date
+    last: dt.date
+
+
+def parse_partial_date(value: str) -> DateBound:
+    match = PARTIAL_DATE.match(value.strip())
+    if not match:
+        raise ValidationError(
+            "Enter a date as YYYY, YYYY-MM or YYYY-MM-DD (for example 2025, 2025-03 or 2025-03-04).",
+            code="format",
+        )
+    year, month, day = (int(part) if part else None for part in match.groups())
+    if not 1 <= year <= 9999:
+        raise ValidationError("Enter a year between 1 and 9999.", code="year")
+    if month is None:
+        return DateBound(value, dt.date(year, 1, 1), dt.date(year, 12, 31))
+    if not 1 <= month <= 12:
+        raise ValidationError(f"There is no month {month}: use 01 to 12.", code="month")
+    last_day = calendar.monthrange(year, month)[1]
+    if day is None:
+        return DateBound(value, dt.date(year, month, 1), dt.date(year, month, last_day))
+    if not 1 <= day <= last_day:
+        raise ValidationError(
+            f"{calendar.month_name[month]} {year} has no day {day}.", code="day"
+        )
+    date = dt.date(year, month, day)
+    return DateBound(value, date, date)
+
+
+class PartialDateField(forms.Field):
+    def to_python(self, value):
+        value = (value or "").strip()
+        if len(value) > 10:
+            raise ValidationError(
+                "Enter a date as YYYY, YYYY-MM or YYYY-MM-DD.", code="format"
+            )
+        return parse_partial_date(value) if value else None
+
+
+class SlugChoiceField(forms.ModelMultipleChoiceField):
+    """Several rows picked by slug, with a message that names the unknown ones."""
+
+    def __init__(self, *args, noun: str, **kwargs):
+        self.noun = noun
+        super().__init__(
+            *args,
+            to_field_name="slug",
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            **kwargs,
+        )
+
+    def _check_values(self, value):
+        try:
+            return super()._check_values(value)
+        except ValidationError:
+            known = {str(slug) for slug in self.queryset.values_list("slug", flat=True)}
+            unknown = ", ".join(sorted({v for v in value if str(v) not in known}))
+            raise ValidationError(
+                f"Unknown {self.noun}: {unknown}. Pick one from the list.",
+                code="unknown",
+            ) from None
+
+    def label_from_instance(self, obj) -> str:
+        return str(obj)
+
+
+LAYOUTS = [("list", "List"), ("lanes", "Lanes")]
+LANE_GROUPS = [("party", "One lane per party"), ("claim", "One lane per claim")]
+
+
+class TimelineFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        strip=True,
+        help_text="Words in titles, summaries, testimony and headlines.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    party = SlugChoiceField(
+        queryset=Party.objects.none(), noun="party", label="Parties"
+    )
+    claim = SlugChoiceField(queryset=Claim.objects.none(), noun="claim", label="Claims")
+    kind = forms.MultipleChoiceField(
+        choices=EventKind.choices,
+        required=False,
+        label="Kinds of event",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Unknown kind of event: %(value)s."},
+    )
+    confidence = forms.MultipleChoiceField(
+        choices=Confidence.choices,
+        required=False,
+        label="Confidence",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Unknown confidence label: %(value)s."},
+    )
+    key = forms.BooleanField(
+        required=False,
+        label="Key events only",
+        widget=forms.CheckboxInput(attrs={"value": "1"}),
+    )
+    layout = forms.ChoiceField(
+        choices=LAYOUTS,
+        required=False,
+        label="Layout",
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Unknown layout: %(value)s."},
+    )
+    lanes = forms.ChoiceField(
+        choices=LANE_GROUPS,
+        required=False,
+        label="Lanes",
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": "Lanes are per party or per claim, not %(value)s."
+        },
+    )
+
+    # Values a parameter has when it is absent; shown as chosen, left out of URLs.
+    DEFAULTS = {"layout": "list", "lanes": "party"}
+
+    def __init__(self, data=None, *args, case: Case, **kwargs):
+        if data is not None:
+            data = data.copy()
+            for name, value in self.DEFAULTS.items():
+                data.setdefault(name, value)
+        super().__init__(data, *args, **kwargs)
+        self.case = case
+        self.fields["party"].queryset = (
+            Party.objects.filter(case_roles__case=case).distinct().order_by("name")
+        )
+        self.fields["claim"].queryset = Claim.objects.filter(case=case).order_by(
+            "proceeding__opened_on", "id"
+        )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("from"), data.get("to")
+        if start and end and start.first > end.last:
+            self.add_error("to", f"“To” ({end.text}) is before “From” ({start.text}).")
+        return data
+
+    @property
+    def filters(self) -> dict:
+        """The valid filters only: an invalid field is reported and ignored."""
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "q": data.get("q", ""),
+            "parties": list(data.get("party") or []),
+            "claims": list(data.get("claim") or []),
+            "kinds": data.get("kind") or [],
+            "confidences": data.get("confidence") or [],
+            "key_only": bool(data.get("key")),
+            "date_from": data["from"].first if data.get("from") else None,
+            "date_to": data["to"].last if data.get("to") else None,
+        }
+
+    @property
+    def selected_layout(self) -> str:
+        return getattr(self, "cleaned_data", {}).get("layout") or "list"
+
+    @property
+    def lane_group(self) -> str:
+        return getattr(self, "cleaned_data", {}).get("lanes") or "party"
+
+
+# `from` is a Python keyword, so these two fields are added by name.
+def _date_input() -> forms.TextInput:
+    return forms.TextInput(
+        attrs={"placeholder": "YYYY-MM-DD", "size": 10, "inputmode": "numeric"}
+    )
+
+
+TimelineFilterForm.base_fields["from"] = PartialDateField(
+    label="From", required=False, widget=_date_input()
+)
+TimelineFilterForm.base_fields["to"] = PartialDateField(
+    label="To", required=False, widget=_date_input()
+)

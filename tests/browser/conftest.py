@@ -1,0 +1,86 @@
+"""Playwright on Debian's Chromium, against pytest-django's live server.
+
+Under CI=true a missing Chromium or axe-core fails the run; elsewhere the browser tests
+are skipped with the reason, so the rest of the suite still runs.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from casetracker.services import case_data_path, case_data_read, case_load
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the live
+# server and fixtures make are safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = [str(path) for path in (CHROMIUM, AXE) if not path.exists()]
+    if not missing:
+        return
+    message = f"browser tests need {', '.join(missing)} (make test installs them)"
+    if CI:
+        raise pytest.UsageError(f"CI=true and {message}")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=message))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def demo_server(live_server, transactional_db):
+    """The live server with the demo case loaded; returns its base URL."""
+    case_load(data=case_data_read(case_data_path("musk-v-openai")))
+    return live_server.url
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors (CSP violations included) and uncaught exceptions of the page.
+
+    Every browser test that uses it ends by checking the list is empty.
+    """
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield errors
+    assert errors == []
+
+
+@pytest.fixture
+def axe(page):
+    """Run axe-core on the current page; returns its violations."""
+    source = AXE.read_text(encoding="utf-8")
+
+    def run() -> list[dict]:
+        # A strict CSP blocks injected <script> tags; evaluating the source works.
+        page.evaluate(source)
+        result = page.evaluate("async () => await axe.run(document)")
+        return [
+            {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in result["violations"]
+        ]
+
+    return run
