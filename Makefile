@@ -20,7 +20,7 @@ PYTHON ?= $(shell \
 CHROMIUM ?= /usr/bin/chromium
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: help install run serve migrate demo test lint check-python browser-deps clean
+.PHONY: help install run serve migrate demo test lint check-python browser-deps screenshot clean
 
 help:
 	@echo "make run   - set up, load the demo case and serve it on http://$(HOST):$(PORT)"
@@ -66,6 +66,9 @@ browser-deps: $(AXE)
 
 test: install browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+screenshot: install browser-deps
+	SCREENSHOT_PATH=docs/timeline.png $(BIN)/python -m pytest -q tests/browser -k screenshot
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .choices import Confidence, EventKind
+from .choices import Confidence, EventKind, Reliability, TestimonyKind
 from .models import Case, Claim, Party
 
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
@@ -76,6 +76,10 @@ class SlugChoiceField(forms.ModelMultipleChoiceField):
             **kwargs,
         )
 
+    def clean(self, value):
+        # A hand-made URL may carry `party=`: an empty value is no choice, not an error.
+        return super().clean([v for v in value or [] if str(v).strip()])
+
     def _check_values(self, value):
         try:
             return super()._check_values(value)
@@ -89,6 +93,34 @@ class SlugChoiceField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj) -> str:
         return str(obj)
+
+
+class ChoicesField(forms.MultipleChoiceField):
+    """Repeatable choices as checkboxes; empty values are ignored, not errors."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value):
+        return [v for v in super().to_python(value) if v.strip()]
+
+
+class FlagInput(forms.CheckboxInput):
+    """A checkbox sending `1`; `0`, `false`, `off` and `no` in a URL mean unticked."""
+
+    def __init__(self):
+        super().__init__(attrs={"value": "1"})
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip().lower() in {
+            "0",
+            "false",
+            "off",
+            "no",
+            "",
+        }:
+            return False
+        return super().value_from_datadict(data, files, name)
 
 
 LAYOUTS = [("list", "List"), ("lanes", "Lanes")]
@@ -108,24 +140,20 @@ class TimelineFilterForm(forms.Form):
         queryset=Party.objects.none(), noun="party", label="Parties"
     )
     claim = SlugChoiceField(queryset=Claim.objects.none(), noun="claim", label="Claims")
-    kind = forms.MultipleChoiceField(
+    kind = ChoicesField(
         choices=EventKind.choices,
         required=False,
         label="Kinds of event",
-        widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": "Unknown kind of event: %(value)s."},
     )
-    confidence = forms.MultipleChoiceField(
+    confidence = ChoicesField(
         choices=Confidence.choices,
         required=False,
         label="Confidence",
-        widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": "Unknown confidence label: %(value)s."},
     )
     key = forms.BooleanField(
-        required=False,
-        label="Key events only",
-        widget=forms.CheckboxInput(attrs={"value": "1"}),
+        required=False, label="Key events only", widget=FlagInput()
     )
     layout = forms.ChoiceField(
         choices=LAYOUTS,
@@ -157,8 +185,14 @@ class TimelineFilterForm(forms.Form):
         self.fields["party"].queryset = (
             Party.objects.filter(case_roles__case=case).distinct().order_by("name")
         )
-        self.fields["claim"].queryset = Claim.objects.filter(case=case).order_by(
-            "proceeding__opened_on", "id"
+        self.fields["claim"].queryset = (
+            Claim.objects.filter(case=case)
+            .select_related("proceeding")
+            .order_by("proceeding__opened_on", "id")
+        )
+        # Claims of the same name in two proceedings are told apart by the proceeding.
+        self.fields["claim"].label_from_instance = lambda claim: (
+            f"{claim} ({claim.proceeding.name})" if claim.proceeding else str(claim)
         )
 
     def clean(self):
@@ -205,3 +239,59 @@ TimelineFilterForm.base_fields["from"] = PartialDateField(
 TimelineFilterForm.base_fields["to"] = PartialDateField(
     label="To", required=False, widget=_date_input()
 )
+
+
+class TestimonyFilterForm(forms.Form):
+    """Testimony page filters: `witness` (party slug) and `kind`, both repeatable."""
+
+    witness = SlugChoiceField(
+        queryset=Party.objects.none(), noun="witness", label="Witnesses"
+    )
+    kind = ChoicesField(
+        choices=TestimonyKind.choices,
+        required=False,
+        label="Where it was said",
+        error_messages={"invalid_choice": "Unknown kind of testimony: %(value)s."},
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["witness"].queryset = (
+            Party.objects.filter(testimony__case=case).distinct().order_by("name")
+        )
+
+    @property
+    def filters(self) -> dict:
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "witnesses": list(data.get("witness") or []),
+            "kinds": data.get("kind") or [],
+        }
+
+
+class CoverageFilterForm(forms.Form):
+    """Coverage page filters: `outlet` (as read or original) and `reliability`, repeatable."""
+
+    outlet = ChoicesField(
+        required=False,
+        label="Outlets",
+        error_messages={"invalid_choice": "Unknown outlet: %(value)s."},
+    )
+    reliability = ChoicesField(
+        choices=Reliability.choices,
+        required=False,
+        label="Reliability",
+        error_messages={"invalid_choice": "Unknown reliability grade: %(value)s."},
+    )
+
+    def __init__(self, *args, outlets: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outlet"].choices = [(name, name) for name in outlets]
+
+    @property
+    def filters(self) -> dict:
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "outlets": data.get("outlet") or [],
+            "reliabilities": data.get("reliability") or [],
+        }

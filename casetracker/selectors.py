@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
+    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -18,8 +21,10 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.lookups import Contains
 
 from .choices import COVERAGE_KINDS
+from .db import UnicodeLower
 from .models import (
     Case,
     CaseParty,
@@ -34,8 +39,11 @@ from .models import (
 
 
 def case_list() -> QuerySet[Case]:
+    """Every case with its courts, event count and the span of its timeline."""
     return Case.objects.prefetch_related("proceedings").annotate(
-        event_count=Count("events")
+        event_count=Count("events"),
+        first_event_on=Min("events__date"),
+        last_event_on=Max("events__date"),
     )
 
 
@@ -159,19 +167,44 @@ def party_claims(*, case: Case, party: Party) -> QuerySet[Claim]:
     )
 
 
-def testimony_list(*, case: Case) -> QuerySet[Testimony]:
+def testimony_list(
+    *, case: Case, witnesses: Sequence[Party] = (), kinds: Sequence[str] = ()
+) -> QuerySet[Testimony]:
+    """Excerpts in date order; `witnesses` and `kinds` narrow them (any of each)."""
+    items = Testimony.objects.filter(case=case)
+    if witnesses:
+        items = items.filter(witness__in=witnesses)
+    if kinds:
+        items = items.filter(kind__in=kinds)
     return (
-        Testimony.objects.filter(case=case)
-        .select_related("witness", "examined_by", "event__case")
+        items.select_related("witness", "examined_by", "event__case")
         .prefetch_related(_citations())
         .order_by("date", "id")
     )
 
 
-def coverage_list(*, case: Case) -> QuerySet[Source]:
-    return Source.objects.filter(case=case, kind__in=COVERAGE_KINDS).order_by(
-        "-published_on", "key"
+def coverage_list(
+    *, case: Case, outlets: Sequence[str] = (), reliabilities: Sequence[str] = ()
+) -> QuerySet[Source]:
+    """Press items, newest first; an outlet matches the page read or the original."""
+    items = Source.objects.filter(case=case, kind__in=COVERAGE_KINDS)
+    if outlets:
+        items = items.filter(Q(outlet__in=outlets) | Q(original_outlet__in=outlets))
+    if reliabilities:
+        items = items.filter(reliability__in=reliabilities)
+    return items.annotate(
+        event_count=Count("citations__event", distinct=True)
+    ).order_by(F("published_on").desc(nulls_last=True), "key")
+
+
+def coverage_outlets(*, case: Case) -> list[str]:
+    """Every outlet name in the case's coverage, read or original, sorted."""
+    items = Source.objects.filter(case=case, kind__in=COVERAGE_KINDS)
+    names = set(items.values_list("outlet", flat=True))
+    names |= set(
+        items.exclude(original_outlet="").values_list("original_outlet", flat=True)
     )
+    return sorted(names, key=str.casefold)
 
 
 def source_list(*, case: Case) -> QuerySet[Source]:
@@ -199,8 +232,8 @@ def timeline_event_list(
     """The case's events matching every given filter, in timeline order.
 
     Within one filter the values are alternatives (any of these parties); different
-    filters narrow each other. Each word of `q` must appear in the title, the summary,
-    a testimony excerpt or the headline of a cited source.
+    filters narrow each other. Each word of `q` must appear, in any case, in the title,
+    the summary, a testimony excerpt or the headline of a cited source.
     """
     events = Event.objects.filter(case=case)
     if parties:
@@ -229,16 +262,19 @@ def timeline_event_list(
         events = events.filter(date__gte=date_from)
     if date_to:
         events = events.filter(date__lte=date_to)
-    for word in q.split()[:10]:
+    # At most ten words: enough for any real search, and a bound on the query's size.
+    for word in q.lower().split()[:10]:
         events = events.filter(
-            Q(title__icontains=word)
-            | Q(summary__icontains=word)
+            Contains(UnicodeLower("title"), word)
+            | Contains(UnicodeLower("summary"), word)
             | Exists(
-                Testimony.objects.filter(event=OuterRef("pk"), text__icontains=word)
+                Testimony.objects.filter(event=OuterRef("pk")).filter(
+                    Contains(UnicodeLower("text"), word)
+                )
             )
             | Exists(
-                Citation.objects.filter(
-                    event=OuterRef("pk"), source__headline__icontains=word
+                Citation.objects.filter(event=OuterRef("pk")).filter(
+                    Contains(UnicodeLower("source__headline"), word)
                 )
             )
         )

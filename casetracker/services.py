@@ -87,6 +87,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "proceedings": {
         "key": STR,
         "name": STR,
+        "caption": STR,
         "court": STR,
         "docket_number": STR,
         "judge": REF("parties"),
@@ -489,6 +490,7 @@ class _Loader:
                 {"case": case, "key": p["key"]},
                 {
                     "name": p["name"],
+                    "caption": p.get("caption", ""),
                     "court": p["court"],
                     "docket_number": p.get("docket_number", ""),
                     "judge": self.parties.get(p.get("judge")),

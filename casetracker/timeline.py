@@ -151,6 +151,9 @@ class Lane:
         return self.y + self.height
 
 
+NO_GROUP = ("None recorded", None)
+
+
 @dataclass
 class Lanes:
     lanes: list[Lane]
@@ -186,9 +189,12 @@ def lanes_layout(
 
     groups: dict[tuple[str, str | None], list] = {}
     for event in dated:
-        for group in lane_of(event) or [("None recorded", None)]:
+        for group in lane_of(event) or [NO_GROUP]:
             groups.setdefault(group, []).append(event)
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0][0]))
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (item[0] == NO_GROUP, -len(item[1]), item[0][0]),
+    )
     if len(ordered) > max_lanes:
         folded = [e for _, evs in ordered[max_lanes - 1 :] for e in evs]
         ordered = [

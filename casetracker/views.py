@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from . import selectors
-from .forms import TimelineFilterForm
+from .forms import CoverageFilterForm, TestimonyFilterForm, TimelineFilterForm
 from .htmx import HtmxHttpRequest, is_partial
 from .models import Case, Claim, Event, Party
 from .timeline import group_by_year_and_month, lanes_layout, overview_strip
@@ -100,17 +100,18 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
         # leaves them out.
         return push_url(
             render(request, template + "#timeline_fragment", context),
-            _clean_url(request),
+            _clean_url(request, TimelineFilterForm.DEFAULTS),
         )
     return render(request, template, context)
 
 
-def _clean_url(request: HttpRequest) -> str:
+def _clean_url(request: HttpRequest, defaults: dict[str, str]) -> str:
+    """The request's URL without empty parameters and parameters at their default."""
     params = [
         (k, v)
         for k, values in request.GET.lists()
         for v in values
-        if v.strip() and TimelineFilterForm.DEFAULTS.get(k) != v
+        if v.strip() and defaults.get(k) != v
     ]
     return request.path + (f"?{urlencode(params)}" if params else "")
 
@@ -190,22 +191,36 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
 
 
 @require_safe
-def case_testimony(request: HttpRequest, case: str) -> HttpResponse:
-    """Testimony excerpts and statements from the bench."""
+@vary_on_headers("HX-Request")
+def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
+    """Testimony excerpts and statements from the bench, filterable by witness and kind."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
-    return render(
-        request,
-        "pages/case_testimony.html",
-        {"case": case_obj, "testimony": selectors.testimony_list(case=case_obj)},
-    )
+    form = TestimonyFilterForm(request.GET, case=case_obj)
+    form.is_valid()
+    items = selectors.testimony_list(case=case_obj, **form.filters)
+    context = {"case": case_obj, "form": form, "testimony": items}
+    return _render_filtered(request, "pages/case_testimony.html", "results", context)
 
 
 @require_safe
-def case_coverage(request: HttpRequest, case: str) -> HttpResponse:
-    """Press coverage of the case, newest first."""
+@vary_on_headers("HX-Request")
+def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
+    """Press coverage of the case, newest first, filterable by outlet and reliability."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
-    return render(
-        request,
-        "pages/case_coverage.html",
-        {"case": case_obj, "coverage": selectors.coverage_list(case=case_obj)},
+    form = CoverageFilterForm(
+        request.GET, outlets=selectors.coverage_outlets(case=case_obj)
     )
+    form.is_valid()
+    items = selectors.coverage_list(case=case_obj, **form.filters)
+    context = {"case": case_obj, "form": form, "coverage": items}
+    return _render_filtered(request, "pages/case_coverage.html", "results", context)
+
+
+def _render_filtered(
+    request: HtmxHttpRequest, template: str, partial: str, context: dict
+) -> HttpResponse:
+    """A filtered list page, or just its results (form included) for htmx."""
+    if is_partial(request):
+        response = render(request, f"{template}#{partial}", context)
+        return push_url(response, _clean_url(request, {}))
+    return render(request, template, context)

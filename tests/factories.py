@@ -146,3 +146,20 @@ class NewsCoverageFactory(SourceFactory):
         model = "casetracker.NewsCoverage"
 
     kind = choices.SourceKind.BLOG
+
+
+class LinkedEventFactory(EventFactory):
+    """Event with M2M links: LinkedEventFactory(parties=[p], claims=[c])."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def parties(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.parties.set(extracted)
+
+    @factory.post_generation
+    def claims(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.claims.set(extracted)

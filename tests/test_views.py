@@ -15,6 +15,7 @@ from tests.factories import (
     ClaimFactory,
     ClaimStatusChangeFactory,
     EventFactory,
+    SourceFactory,
     TestimonyFactory,
 )
 
@@ -124,6 +125,12 @@ def page_urls(case: Case) -> list[str]:
         claim.get_absolute_url(),
         reverse("case_testimony", kwargs={"case": case.slug}),
         reverse("case_coverage", kwargs={"case": case.slug}),
+        reverse("case_timeline", kwargs={"case": case.slug})
+        + f"?party={role.party.slug}&claim={claim.slug}&kind=filing&q=event&from=2024",
+        reverse("case_timeline", kwargs={"case": case.slug})
+        + "?layout=lanes&lanes=claim",
+        reverse("case_testimony", kwargs={"case": case.slug})
+        + f"?witness={role.party.slug}",
     ]
 
 
@@ -143,3 +150,187 @@ def test_query_count_per_page_does_not_grow_with_the_case(client):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         assert len(queries) == small[url], url
+
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def small_case(db) -> Case:
+    case = CaseFactory(slug="small")
+    grow(case, 30)
+    return case
+
+
+def timeline_url(case: Case) -> str:
+    return reverse("case_timeline", kwargs={"case": case.slug})
+
+
+def test_timeline_full_page_and_fragment(client, small_case):
+    """A plain request gets the document; an htmx request only #timeline and the count."""
+    full = client.get(timeline_url(small_case))
+    fragment = client.get(timeline_url(small_case), {"kind": "filing"}, headers=HX)
+
+    assert "<html" in full.text and 'id="timeline"' in full.text
+    assert "<html" not in fragment.text
+    assert 'id="timeline"' in fragment.text
+    assert 'id="result-count" hx-swap-oob="innerHTML"' in fragment.text
+    assert "HX-Request" in full["Vary"] and "HX-Request" in fragment["Vary"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {**HX, "HX-History-Restore-Request": "true"},
+        {**HX, "HX-Boosted": "true"},
+    ],
+    ids=["history-restore", "boosted"],
+)
+def test_history_restore_and_boosted_requests_get_the_whole_page(
+    client, small_case, headers
+):
+    response = client.get(timeline_url(small_case), headers=headers)
+
+    assert "<html" in response.text
+    assert 'id="timeline"' in response.text
+
+
+def test_fragment_pushes_a_clean_url(client, small_case):
+    """Empty fields and defaults a submitted form sends are left out of the pushed URL."""
+    params = {"q": "", "from": "", "kind": "filing", "layout": "list", "lanes": "party"}
+
+    response = client.get(timeline_url(small_case), params, headers=HX)
+
+    assert response["HX-Push-Url"] == timeline_url(small_case) + "?kind=filing"
+
+
+def test_load_more_returns_only_the_next_rows(client, small_case):
+    first = client.get(timeline_url(small_case))
+    more = client.get(
+        timeline_url(small_case), {"page": 2}, headers={**HX, "HX-Target": "load-more"}
+    )
+
+    assert first.text.count('<li class="event') == 25
+    assert more.text.count('<li class="event') == 5
+    assert 'id="timeline"' not in more.text
+    assert 'id="load-more"' not in more.text  # the last page offers no more
+    assert "HX-Target" in more["Vary"]
+
+
+def test_plain_page_links_carry_the_filters(client, small_case):
+    response = client.get(timeline_url(small_case), {"key": "1", "q": "Event"})
+
+    assert "?key=1&amp;q=Event&amp;page=2" in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"from": "2024-13"}, "from", "There is no month 13"),
+        ({"to": "2024-02-30"}, "to", "February 2024 has no day 30"),
+        ({"from": "yesterday"}, "from", "Enter a date as YYYY, YYYY-MM or YYYY-MM-DD"),
+        ({"party": "nobody"}, "party", "Unknown party: nobody"),
+        ({"claim": "nothing"}, "claim", "Unknown claim: nothing"),
+        ({"kind": "picnic"}, "kind", "Unknown kind of event: picnic"),
+        ({"confidence": "sure"}, "confidence", "Unknown confidence label: sure"),
+        ({"layout": "grid"}, "layout", "Unknown layout: grid"),
+        ({"from": "2025", "to": "2024"}, "to", "is before"),
+    ],
+)
+def test_invalid_filters_show_a_message_next_to_the_field(
+    client, small_case, params, field, message
+):
+    for headers in ({}, HX):
+        response = client.get(timeline_url(small_case), params, headers=headers)
+        assert response.status_code == 200
+        error_list = response.text.split(f'id="id_{field}_error"')[1].split("</ul>")[0]
+        assert message in error_list
+
+
+def test_invalid_filter_is_left_out_and_the_valid_ones_apply(client, small_case):
+    response = client.get(
+        timeline_url(small_case), {"from": "2024-13", "kind": "ruling"}, headers=HX
+    )
+
+    assert response.status_code == 200
+    assert (
+        response.text.count('<li class="event') == 0
+    )  # the factory events are filings
+    assert "There is no month 13" in response.text
+
+
+def test_bad_page_number_falls_back_to_a_page(client, small_case):
+    for page in ("abc", "0", "9999", "-1"):
+        assert client.get(timeline_url(small_case), {"page": page}).status_code == 200
+
+
+def test_lanes_layout_draws_the_same_filtered_events(client, small_case):
+    response = client.get(timeline_url(small_case), {"layout": "lanes", "key": "1"})
+
+    assert 'class="lanes-svg"' in response.text
+    assert response.text.count("<circle") == 25  # one page of events, one lane each
+
+
+def test_event_fragment_is_the_card_only(client, small_case):
+    event = Event.objects.filter(case=small_case).first()
+
+    card = client.get(event.get_absolute_url(), headers=HX)
+    page = client.get(event.get_absolute_url())
+
+    assert "<html" not in card.text and 'class="event-card"' in card.text
+    assert "<h5>Sources</h5>" in card.text
+    assert "<html" in page.text and "<h2>Sources</h2>" in page.text
+    assert "HX-Request" in card["Vary"]
+
+
+@pytest.mark.parametrize("name", ["case_testimony", "case_coverage"])
+def test_list_pages_answer_fragments_and_report_bad_filters(client, small_case, name):
+    url = reverse(name, kwargs={"case": small_case.slug})
+
+    fragment = client.get(
+        url, {"reliability": "shaky", "witness": "nobody"}, headers=HX
+    )
+
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and 'id="results"' in fragment.text
+    assert "Unknown" in fragment.text
+
+
+@pytest.mark.django_db
+def test_testimony_filters_by_witness_and_kind(client):
+    case = CaseFactory()
+    musk, other = CasePartyFactory(case=case).party, CasePartyFactory(case=case).party
+    TestimonyFactory(case=case, witness=musk, text="Said by the first.", kind="trial")
+    TestimonyFactory(
+        case=case, witness=other, text="Said by the second.", kind="deposition"
+    )
+    url = reverse("case_testimony", kwargs={"case": case.slug})
+
+    by_witness = client.get(url, {"witness": musk.slug})
+    by_kind = client.get(url, {"kind": "deposition"})
+
+    assert "Said by the first." in by_witness.text
+    assert "Said by the second." not in by_witness.text
+    assert "Said by the second." in by_kind.text
+    assert "Said by the first." not in by_kind.text
+
+
+@pytest.mark.django_db
+def test_coverage_filters_by_outlet_read_or_original_and_reliability(client):
+    case = CaseFactory()
+    wire = SourceFactory(
+        case=case,
+        outlet="Mirror site",
+        original_outlet="Big Wire",
+        headline="Wire story",
+    )
+    blog = SourceFactory(
+        case=case, outlet="Small Blog", reliability="low", headline="Blog post"
+    )
+    url = reverse("case_coverage", kwargs={"case": case.slug})
+
+    by_original = client.get(url, {"outlet": "Big Wire"})
+    by_grade = client.get(url, {"reliability": "low"})
+
+    assert wire.headline in by_original.text and blog.headline not in by_original.text
+    assert blog.headline in by_grade.text and wire.headline not in by_grade.text

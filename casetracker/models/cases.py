@@ -54,7 +54,13 @@ class Proceeding(TimeStampedModel):
         help_text="Short stable identifier inside the case, e.g. “federal”.",
     )
     name = models.CharField(
-        max_length=255, help_text="How the proceeding is referred to."
+        max_length=255,
+        help_text="Short name readers know it by, e.g. “Federal action”.",
+    )
+    caption = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The case caption as filed, e.g. “Elon Musk et al. v. Samuel Altman et al.”.",
     )
     court = models.CharField(max_length=255, help_text="Court and division.")
     docket_number = models.CharField(

@@ -15,8 +15,12 @@ class EventQuerySet(models.QuerySet):
         return self.filter(is_key=True)
 
     def chronological(self) -> "EventQuerySet":
-        # Unknown dates last; same-day events keep entry order.
-        return self.order_by(models.F("date").asc(nulls_last=True), "id")
+        # Unknown dates last. On a shared first day, coarser precision first (year,
+        # then month, then day: the reverse of the values' alphabetical order), so the
+        # "month unknown" events of a year come before its January; then entry order.
+        return self.order_by(
+            models.F("date").asc(nulls_last=True), "-date_precision", "id"
+        )
 
 
 class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):

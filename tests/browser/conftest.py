@@ -63,7 +63,9 @@ def console_errors(page):
     Every browser test that uses it ends by checking the list is empty.
     """
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on(
+        "console", lambda msg: errors.append(msg.text) if msg.type == "error" else None
+    )
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield errors
     assert errors == []
@@ -79,7 +81,11 @@ def axe(page):
         page.evaluate(source)
         result = page.evaluate("async () => await axe.run(document)")
         return [
-            {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            {
+                "id": v["id"],
+                "impact": v["impact"],
+                "nodes": [n["target"] for n in v["nodes"]],
+            }
             for v in result["violations"]
         ]
 

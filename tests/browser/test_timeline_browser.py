@@ -1,6 +1,8 @@
 """The timeline in a real browser: htmx swaps, pushed URLs, Back, keyboard, no errors."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -52,7 +54,7 @@ def test_filter_by_claim_then_back_and_forward(page: Page, demo_server, console_
     mark_document(page)
 
     page.locator("summary", has_text="Claims").click()
-    page.get_by_label("Breach of charitable trust", exact=True).check()
+    page.get_by_label("Breach of charitable trust (Federal action)", exact=True).check()
 
     expect(page).to_have_url(re.compile(r"claim=federal-breach-of-charitable-trust"))
     assert_not_reloaded(page)
@@ -67,7 +69,9 @@ def test_filter_by_claim_then_back_and_forward(page: Page, demo_server, console_
     expect(event_rows(page)).to_have_count(len(titles))
 
 
-def test_reloading_a_filtered_url_shows_the_same_list(page: Page, demo_server, console_errors):
+def test_reloading_a_filtered_url_shows_the_same_list(
+    page: Page, demo_server, console_errors
+):
     page.goto(demo_server + TIMELINE + "?kind=verdict&kind=ruling")
     rows = event_rows(page).count()
     page.reload()
@@ -75,7 +79,9 @@ def test_reloading_a_filtered_url_shows_the_same_list(page: Page, demo_server, c
     assert page.get_by_label("Verdict").is_checked()
 
 
-def test_expanding_an_event_shows_its_testimony_in_place(page: Page, demo_server, console_errors):
+def test_expanding_an_event_shows_its_testimony_in_place(
+    page: Page, demo_server, console_errors
+):
     page.goto(demo_server + TIMELINE + "?q=distillation+admission")
     mark_document(page)
     row = page.locator("#event-2026-04-30-cross-examination-distillation-admission")
@@ -89,7 +95,9 @@ def test_expanding_an_event_shows_its_testimony_in_place(page: Page, demo_server
     assert_not_reloaded(page)
 
 
-def test_clicking_an_overview_bar_narrows_to_that_month(page: Page, demo_server, console_errors):
+def test_clicking_an_overview_bar_narrows_to_that_month(
+    page: Page, demo_server, console_errors
+):
     page.goto(demo_server + TIMELINE)
     mark_document(page)
 
@@ -102,7 +110,9 @@ def test_clicking_an_overview_bar_narrows_to_that_month(page: Page, demo_server,
     assert dates and all("May 2026" in d for d in dates)
 
 
-def test_switching_to_lanes_keeps_the_other_filters(page: Page, demo_server, console_errors):
+def test_switching_to_lanes_keeps_the_other_filters(
+    page: Page, demo_server, console_errors
+):
     page.goto(demo_server + TIMELINE + "?key=1")
     mark_document(page)
 
@@ -153,12 +163,16 @@ def test_filters_work_from_the_keyboard_alone(page: Page, demo_server, console_e
     expect(page.get_by_label("Key events only")).to_be_focused()
 
 
-def test_invalid_filter_shows_a_message_next_to_the_field(page: Page, demo_server, console_errors):
+def test_invalid_filter_shows_a_message_next_to_the_field(
+    page: Page, demo_server, console_errors
+):
     page.goto(demo_server + TIMELINE)
     page.get_by_label("From").fill("2024-13")
     page.get_by_label("From").press("Enter")
 
-    expect(page.locator("#id_from_error")).to_have_text("There is no month 13: use 01 to 12.")
+    expect(page.locator("#id_from_error")).to_have_text(
+        "There is no month 13: use 01 to 12."
+    )
     expect(page.get_by_label("From")).to_have_attribute("aria-invalid", "true")
 
 
@@ -190,14 +204,18 @@ PAGES = [
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_have_no_accessibility_violations(page: Page, demo_server, axe, console_errors, path):
+def test_pages_have_no_accessibility_violations(
+    page: Page, demo_server, axe, console_errors, path
+):
     page.goto(demo_server + path)
     assert axe() == []
 
 
 def test_screenshot_of_the_timeline(page: Page, demo_server, console_errors, tmp_path):
-    page.set_viewport_size({"width": 1100, "height": 1400})
-    page.goto(demo_server + TIMELINE + "?key=1")
-    target = tmp_path / "timeline.png"
-    page.screenshot(path=str(target), full_page=False)
+    """`make screenshot` keeps the README's picture (docs/timeline.png) current."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(demo_server + TIMELINE + "?claim=federal-breach-of-charitable-trust")
+    page.locator("#event-2026-04-30-cross-examination-distillation-admission").count()
+    target = Path(os.environ.get("SCREENSHOT_PATH") or tmp_path / "timeline.png")
+    page.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
