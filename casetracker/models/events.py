@@ -130,6 +130,16 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
             self.date_approximate,
         )
 
+    @property
+    def record_citations(self) -> list:
+        """Citations of court records and other non-press sources (uses the prefetch)."""
+        return [c for c in self.citations.all() if not c.source.is_coverage]
+
+    @property
+    def coverage_citations(self) -> list:
+        """Citations of press coverage (uses the prefetch)."""
+        return [c for c in self.citations.all() if c.source.is_coverage]
+
     def clean(self) -> None:
         super().clean()
         validate_precision(self.end_date, self.end_precision, field="end_date")

@@ -120,6 +120,10 @@ class Source(TimeStampedModel):
         return f"{prefix}{self.outlet}: {title}"[:200]
 
     @property
+    def is_coverage(self) -> bool:
+        return self.kind in COVERAGE_KINDS
+
+    @property
     def display_date(self) -> str:
         if self.published_on is None:
             return self.published_note or "Undated"
