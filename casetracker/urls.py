@@ -8,6 +8,10 @@ from . import views
 case_patterns = [
     path("", views.case_detail, name="case_detail"),
     path("timeline/", views.case_timeline, name="case_timeline"),
+    path("timeline.csv", views.case_timeline_csv, name="case_timeline_csv"),
+    path("timeline.json", views.case_timeline_json, name="case_timeline_json"),
+    path("timeline.ics", views.case_timeline_ics, name="case_timeline_ics"),
+    path("feed/", views.case_feed, name="case_feed"),
     path("events/<slug:event>/", views.event_detail, name="event_detail"),
     path("parties/<slug:party>/", views.party_detail, name="party_detail"),
     path("claims/<slug:claim>/", views.claim_detail, name="claim_detail"),

@@ -3,15 +3,25 @@
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
-from . import selectors
+from . import exports, feeds, selectors
 from .forms import CoverageFilterForm, TestimonyFilterForm, TimelineFilterForm
 from .htmx import HtmxHttpRequest, is_partial
 from .models import Case, Claim, Event, Party
@@ -52,6 +62,91 @@ def case_detail(request: HttpRequest, case: str) -> HttpResponse:
 
 
 PAGE_SIZE = 25
+
+
+def _bad_filters(form: TimelineFilterForm) -> HttpResponseBadRequest:
+    """A plain 400 for downloads and feeds, whose callers cannot show a form."""
+    lines = [
+        f"{name}: {message}" if name != "__all__" else message
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+    return HttpResponseBadRequest(
+        "Invalid filter values; nothing was exported.\n" + "\n".join(lines) + "\n",
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def _filtered_events(request: HttpRequest, case: str):
+    """The case and its events under the request's filters, or a 400 response."""
+    case_obj = _get_or_404(selectors.case_get, slug=case)
+    form = TimelineFilterForm(request.GET, case=case_obj)
+    if not form.is_valid():
+        return case_obj, None, _bad_filters(form)
+    return case_obj, selectors.timeline_event_list(case=case_obj, **form.filters), None
+
+
+def _base_url(request: HttpRequest) -> str:
+    return settings.SITE_URL or request.build_absolute_uri("/")[:-1]
+
+
+@require_safe
+def case_timeline_json(request: HttpRequest, case: str) -> HttpResponse:
+    """The filtered timeline in Knight Lab TimelineJS's JSON format."""
+    case_obj, events, error = _filtered_events(request, case)
+    if error:
+        return error
+    document = feeds.timelinejs_document(
+        case_obj, events.select_related("case"), base_url=_base_url(request)
+    )
+    return JsonResponse(document, json_dumps_params={"ensure_ascii": False})
+
+
+@require_safe
+def case_timeline_ics(request: HttpRequest, case: str) -> HttpResponse:
+    """The filtered events whose day is known exactly, as an iCalendar file."""
+    case_obj, events, error = _filtered_events(request, case)
+    if error:
+        return error
+    response = StreamingHttpResponse(
+        feeds.ics_lines(
+            case_obj,
+            events,
+            base_url=_base_url(request),
+            host=request.get_host().rsplit(":", 1)[0],
+        ),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        False, f"{case_obj.slug}-timeline.ics"
+    )
+    return response
+
+
+@require_safe
+def case_feed(request: HttpRequest, case: str) -> HttpResponse:
+    """An Atom feed of the case's events, newest first (the timeline filters apply)."""
+    case_obj, events, error = _filtered_events(request, case)
+    if error:
+        return error
+    return feeds.CaseEventsFeed()(request, case=case_obj, events=events)
+
+
+@require_safe
+def case_timeline_csv(request: HttpRequest, case: str) -> HttpResponse:
+    """The timeline as CSV: the same filters as the page, every page of events.
+
+    `bom=1` starts the file with a byte-order mark so Excel reads it as UTF-8.
+    """
+    case_obj, events, error = _filtered_events(request, case)
+    if error:
+        return error
+    return exports.timeline_csv_response(
+        events,
+        filename=exports.timeline_filename(case_obj, timezone.localdate()),
+        base_url=_base_url(request),
+        bom=request.GET.get("bom") == "1",
+    )
 
 
 @require_safe
