@@ -334,3 +334,18 @@ def test_coverage_filters_by_outlet_read_or_original_and_reliability(client):
 
     assert wire.headline in by_original.text and blog.headline not in by_original.text
     assert blog.headline in by_grade.text and wire.headline not in by_grade.text
+
+
+@pytest.mark.django_db
+def test_not_found_page_is_in_the_site_design(client):
+    response = client.get("/cases/no-such-case/")
+
+    assert response.status_code == 404
+    assert "site.css" in response.text
+    assert "There is no page at this address" in response.text
+
+
+@pytest.mark.django_db
+def test_anonymous_readers_get_no_cookies(client, small_case):
+    for url in page_urls(small_case):
+        assert client.get(url).cookies == {}, url
