@@ -5,10 +5,18 @@ editors work in one go have inlines: a case's proceedings and party roles, an ev
 testimony and sources, a claim's status history.
 """
 
-from django.contrib import admin
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
 
+from . import exports, imports
 from .models import (
     Case,
     CaseParty,
@@ -109,6 +117,72 @@ class CaseAdmin(admin.ModelAdmin):
     @admin.display(description="events", ordering="_event_count")
     def event_count(self, obj: Case) -> int:
         return obj._event_count
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the default URLs: their "<path:object_id>/" would swallow this one.
+        import_view = self.admin_site.admin_view(self.import_timeline_view)
+        return [
+            path(
+                "<path:object_id>/import/",
+                import_view,
+                name="casetracker_case_import_timeline",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_timeline_view(
+        self, request: HttpRequest, object_id: str
+    ) -> HttpResponse:
+        """Import a timeline CSV into the case: a preview by default, then for real.
+
+        Needs the add and change permissions on events; a file with any problem writes
+        nothing and its problems are listed by row and column.
+        """
+        if not request.user.has_perms(IMPORT_PERMISSIONS):
+            raise PermissionDenied
+        case = self.get_object(request, unquote(object_id))
+        if case is None:
+            raise Http404("No such case.")
+        if not self.has_view_or_change_permission(request, case):
+            raise PermissionDenied
+        report, problems = None, []
+        if request.method == "POST":
+            form = TimelineImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                preview = form.cleaned_data["preview_only"]
+                try:
+                    report = imports.timeline_import(
+                        case=case,
+                        file_bytes=form.cleaned_data["file"].read(),
+                        dry_run=preview,
+                    )
+                except imports.TimelineImportError as error:
+                    report, problems = error.report, error.problems
+                else:
+                    if not preview:
+                        messages.success(
+                            request,
+                            f"Timeline imported into {case}: {report.created} new, "
+                            f"{report.updated} updated, {report.unchanged} unchanged, "
+                            f"{report.skipped} skipped.",
+                        )
+                        form = TimelineImportForm()
+        else:
+            form = TimelineImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import timeline CSV",
+            "opts": self.opts,
+            "original": case,
+            "form": form,
+            "report": report,
+            "problems": problems,
+            "rows": report.rows[:PREVIEW_ROWS] if report and not problems else [],
+            "preview_rows": PREVIEW_ROWS,
+        }
+        return TemplateResponse(
+            request, "admin/casetracker/case/import_timeline.html", context
+        )
 
 
 @admin.register(Proceeding)
@@ -242,6 +316,7 @@ class EventAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     readonly_fields = TIMESTAMPS
     inlines = (EventTestimonyInline, EventCitationInline)
+    actions = ("export_csv",)
     fieldsets = (
         (None, {"fields": ("case", "title", "slug", "kind", "summary")}),
         (
@@ -268,6 +343,16 @@ class EventAdmin(admin.ModelAdmin):
     @admin.display(description="sources", ordering="_source_count")
     def source_count(self, obj: Event) -> int:
         return obj._source_count
+
+    @admin.action(description="Export selected events as CSV", permissions=("view",))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Event]):
+        """The same CSV as the public timeline.csv, for the ticked events."""
+        events = Event.objects.filter(pk__in=queryset.values("pk")).chronological()
+        return exports.timeline_csv_response(
+            events,
+            filename=f"events-{timezone.localdate().isoformat()}.csv",
+            base_url=settings.SITE_URL or request.build_absolute_uri("/")[:-1],
+        )
 
 
 @admin.register(Testimony)
@@ -365,3 +450,35 @@ class CitationAdmin(admin.ModelAdmin):
     )
     search_fields = ("source__key", "source__headline", "source__outlet", "pin_cite")
     autocomplete_fields = ("source", "event", "testimony", "claim", "status_change")
+
+
+# The case's "Import timeline CSV" page (CaseAdmin.import_timeline_view)
+
+IMPORT_PERMISSIONS = ("casetracker.add_event", "casetracker.change_event")
+PREVIEW_ROWS = 1000  # rows listed on the page; the counts cover the whole file
+
+
+class TimelineImportForm(forms.Form):
+    """Upload of a timeline CSV; previewing (writing nothing) is the default."""
+
+    label_suffix = ""
+
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "This site's timeline CSV (an edited export) or a TimelineJS sheet saved "
+            "as CSV UTF-8. Rows with an existing id update that event."
+        ),
+    )
+    preview_only = forms.BooleanField(
+        label="Preview only (write nothing)",
+        required=False,
+        initial=True,
+        help_text="Untick to write the events once the preview looks right.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if message := imports.size_problem(upload.size):
+            raise forms.ValidationError(message)
+        return upload

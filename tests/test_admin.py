@@ -337,3 +337,20 @@ def test_party_with_a_role_links_to_its_page_in_the_case(staff_client):
     page = staff_client.get(admin_url(Party, "change", role.party.pk))
 
     assert f'href="{role.get_absolute_url()}"' in page.text
+
+
+def test_export_action_gives_the_timeline_csv_of_the_selected_events(staff_client):
+    case = CaseFactory()
+    chosen = [EventFactory(case=case, title=f"Chosen {n}") for n in range(2)]
+    EventFactory(case=case, title="Left out")
+
+    response = staff_client.post(
+        reverse("admin:casetracker_event_changelist"),
+        {"action": "export_csv", "_selected_action": [e.pk for e in chosen]},
+    )
+
+    body = b"".join(response.streaming_content).decode()
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert body.startswith("id,date,date_precision")
+    assert "Chosen 0" in body and "Chosen 1" in body
+    assert "Left out" not in body
