@@ -20,12 +20,13 @@ PYTHON ?= $(shell \
 CHROMIUM ?= /usr/bin/chromium
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: help install run serve migrate demo test lint check-python browser-deps screenshot clean
+.PHONY: help install run serve migrate demo test lint check-python browser-deps screenshot bench bench-postgres clean
 
 help:
 	@echo "make run   - set up, load the demo case and serve it on http://$(HOST):$(PORT)"
 	@echo "make test  - run the test suite (DATABASE_URL selects PostgreSQL)"
 	@echo "make lint  - ruff"
+	@echo "make bench - benchmark pages and CSV export on BENCH_EVENTS synthetic events (SQLite)"
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -66,6 +67,23 @@ browser-deps: $(AXE)
 
 test: install browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks: a synthetic database of BENCH_EVENTS events in bench/ (kept between
+# runs), then medians of every page and of the CSV export. `make bench-postgres` does the
+# same on BENCH_DATABASE_URL. Figures go to bench/*.json; docs/performance.md explains.
+BENCH_EVENTS ?= 1000000
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casetracker_bench
+
+bench: install
+	@mkdir -p bench
+	SQLITE_PATH=bench/bench.sqlite3 $(BIN)/python manage.py migrate -v0
+	SQLITE_PATH=bench/bench.sqlite3 $(BIN)/python manage.py bench --events $(BENCH_EVENTS) --json bench/sqlite.json
+
+bench-postgres: install
+	@mkdir -p bench
+	createdb -h 127.0.0.1 -U postgres casetracker_bench 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench --events $(BENCH_EVENTS) --json bench/postgresql.json
 
 screenshot: install browser-deps
 	SCREENSHOT_PATH=docs/timeline.png $(BIN)/python -m pytest -q tests/browser -k screenshot
