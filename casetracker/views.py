@@ -55,13 +55,19 @@ def case_detail(request: HttpRequest, case: str) -> HttpResponse:
         "proceedings": case_obj.proceedings.select_related("judge"),
         "roles": selectors.case_party_list(case=case_obj),
         "claims": selectors.claim_list(case=case_obj),
-        "key_events": selectors.event_list(case=case_obj).filter(is_key=True),
+        "key_events": selectors.event_list(case=case_obj).filter(is_key=True)[
+            :LIST_LIMIT
+        ],
         "coverage": selectors.coverage_list(case=case_obj)[:10],
     }
     return render(request, "pages/case_detail.html", context)
 
 
 PAGE_SIZE = 25
+# Lists on the case, party and claim pages stop here and link to the filtered timeline,
+# so no page grows with the case.
+LIST_LIMIT = 25
+LIST_PAGE_SIZE = 50
 
 
 def _bad_filters(form: TimelineFilterForm) -> HttpResponseBadRequest:
@@ -266,8 +272,12 @@ def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
         "party": party_obj,
         "roles": selectors.party_roles(case=case_obj, party=party_obj),
         "claims": selectors.party_claims(case=case_obj, party=party_obj),
-        "testimony": selectors.testimony_list(case=case_obj).filter(witness=party_obj),
-        "events": selectors.party_events(case=case_obj, party=party_obj),
+        "testimony": selectors.testimony_list(case=case_obj, witnesses=[party_obj])[
+            :LIST_LIMIT
+        ],
+        "events": selectors.party_events(case=case_obj, party=party_obj)[:LIST_LIMIT],
+        "more_url": reverse("case_timeline", kwargs={"case": case_obj.slug})
+        + f"?party={party_obj.slug}",
     }
     return render(request, "pages/party_detail.html", context)
 
@@ -280,7 +290,11 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
     context = {
         "case": case_obj,
         "claim": claim_obj,
-        "events": selectors.event_list(case=case_obj).filter(claims=claim_obj),
+        "events": selectors.event_list(case=case_obj).filter(claims=claim_obj)[
+            :LIST_LIMIT
+        ],
+        "more_url": reverse("case_timeline", kwargs={"case": case_obj.slug})
+        + f"?claim={claim_obj.slug}",
     }
     return render(request, "pages/claim_detail.html", context)
 
@@ -293,7 +307,8 @@ def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
     form = TestimonyFilterForm(request.GET, case=case_obj)
     form.is_valid()
     items = selectors.testimony_list(case=case_obj, **form.filters)
-    context = {"case": case_obj, "form": form, "testimony": items}
+    page = Paginator(items, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"case": case_obj, "form": form, "testimony": page, "page": page}
     return _render_filtered(request, "pages/case_testimony.html", "results", context)
 
 
@@ -307,7 +322,8 @@ def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
     )
     form.is_valid()
     items = selectors.coverage_list(case=case_obj, **form.filters)
-    context = {"case": case_obj, "form": form, "coverage": items}
+    page = Paginator(items, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"case": case_obj, "form": form, "coverage": page, "page": page}
     return _render_filtered(request, "pages/case_coverage.html", "results", context)
 
 

@@ -349,3 +349,39 @@ def test_not_found_page_is_in_the_site_design(client):
 def test_anonymous_readers_get_no_cookies(client, small_case):
     for url in page_urls(small_case):
         assert client.get(url).cookies == {}, url
+
+
+@pytest.mark.django_db
+def test_party_and_claim_pages_stop_at_a_page_and_link_to_the_timeline(client):
+    case = CaseFactory(slug="long")
+    role = CasePartyFactory(case=case)
+    claim = ClaimFactory(case=case)
+    for _ in range(30):
+        event = EventFactory(case=case, is_key=True)
+        event.parties.add(role.party)
+        event.claims.add(claim)
+
+    for url, link in (
+        (role.get_absolute_url(), f"/cases/long/timeline/?party={role.party.slug}"),
+        (claim.get_absolute_url(), f"/cases/long/timeline/?claim={claim.slug}"),
+        (case.get_absolute_url(), "/cases/long/timeline/?key=1"),
+    ):
+        response = client.get(url)
+        assert response.text.count('<li class="event') == 25, url
+        assert f'href="{link}"' in response.text
+
+
+@pytest.mark.django_db
+def test_testimony_and_coverage_pages_are_paged(client):
+    case = CaseFactory(slug="paged")
+    witness = CasePartyFactory(case=case).party
+    for n in range(55):
+        TestimonyFactory(case=case, witness=witness, text=f"Statement {n}.")
+        SourceFactory(case=case, headline=f"Headline {n}")
+
+    for name in ("case_testimony", "case_coverage"):
+        url = reverse(name, kwargs={"case": case.slug})
+        first, second = client.get(url), client.get(url, {"page": 2})
+        assert "55 " in first.text and "Page 1 of 2" in first.text
+        assert 'href="?page=2"' in first.text
+        assert "Page 2 of 2" in second.text
