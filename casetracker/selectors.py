@@ -20,11 +20,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import Contains
 
 from .choices import COVERAGE_KINDS
-from .db import UnicodeLower
+from .db import MonthKey, UnicodeLower
 from .models import (
     Case,
     CaseParty,
@@ -307,13 +307,13 @@ def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
     rows = (
         events.filter(date__isnull=False)
         .order_by()
-        .annotate(month=TruncMonth("date"))
+        .annotate(month=MonthKey("date"))
         .values("month")
         .annotate(n=Count("pk"))
         .values_list("month", "n")
     )
-    return {_as_date(month): n for month, n in rows}
+    return {dt.date(int(month[:4]), int(month[5:7]), 1): n for month, n in rows}
 
 
-def _as_date(value) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
+def undated_event_count(*, case: Case) -> int:
+    return Event.objects.filter(case=case, date__isnull=True).count()

@@ -172,21 +172,25 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     page = Paginator(selectors.timeline_rows(matching), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    filtered = any(filters.values())
     context = {
         "case": case_obj,
         "form": form,
         "page": page,
         "layout": form.selected_layout,
         "lane_group": form.lane_group,
-        "filtered": any(filters.values()),
-        "case_event_count": Event.objects.filter(case=case_obj).count(),
+        "filtered": filtered,
     }
     load_more = is_partial(request) and request.htmx.target == "load-more"
     if not load_more:
-        context["strip"] = overview_strip(
-            selectors.event_month_counts(Event.objects.filter(case=case_obj)),
-            selectors.event_month_counts(matching),
+        totals = selectors.event_month_counts(
+            selectors.timeline_event_list(case=case_obj)
         )
+        matched = selectors.event_month_counts(matching) if filtered else totals
+        context["strip"] = overview_strip(totals, matched)
+        context["case_event_count"] = sum(
+            totals.values()
+        ) + selectors.undated_event_count(case=case_obj)
     if form.selected_layout == "lanes":
         context["lanes"] = lanes_layout(
             page.object_list, _lane_grouper(form.lane_group, case_obj)

@@ -254,10 +254,21 @@ def test_every_word_of_q_must_match_somewhere(case, q, wanted):
 def test_filters_combine_and_across_or_within(case):
     """Different filters narrow each other; values within one are alternatives."""
     alice, bob = PartyFactory.create_batch(2)
+    # Explicit dates: the factory's date sequence runs on across the whole session.
     LinkedEventFactory(
-        case=case, title="Match A", parties=[alice], kind=EventKind.FILING
+        case=case,
+        title="Match A",
+        parties=[alice],
+        kind=EventKind.FILING,
+        date=d("2024-03-01"),
     )
-    LinkedEventFactory(case=case, title="Match B", parties=[bob], kind=EventKind.RULING)
+    LinkedEventFactory(
+        case=case,
+        title="Match B",
+        parties=[bob],
+        kind=EventKind.RULING,
+        date=d("2024-04-01"),
+    )
     LinkedEventFactory(
         case=case, title="Wrong kind", parties=[alice], kind=EventKind.NEWS
     )
