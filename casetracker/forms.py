@@ -272,16 +272,17 @@ class TestimonyFilterForm(forms.Form):
 class CoverageFilterForm(forms.Form):
     """Coverage page filters: `outlet` (as read or original) and `reliability`, repeatable."""
 
-    outlet = ChoicesField(
-        required=False,
-        label="Outlets",
-        error_messages={"invalid_choice": "Unknown outlet: %(value)s."},
-    )
     reliability = ChoicesField(
         choices=Reliability.choices,
         required=False,
         label="Reliability",
         error_messages={"invalid_choice": "Unknown reliability grade: %(value)s."},
+    )
+
+    outlet = ChoicesField(
+        required=False,
+        label="Outlets",
+        error_messages={"invalid_choice": "Unknown outlet: %(value)s."},
     )
 
     def __init__(self, *args, outlets: list[str], **kwargs):
