@@ -154,6 +154,8 @@ def test_filters_work_from_the_keyboard_alone(page: Page, demo_server, console_e
     expect(page).to_have_url(re.compile(r"q=Nadella"))
     expect(event_rows(page)).to_have_count(1)
     assert_not_reloaded(page)
+    # The swap replaced the form; focus stays in the search box (same id).
+    expect(page.get_by_label("Search")).to_be_focused()
 
     page.keyboard.press("Tab")  # From
     page.keyboard.press("Tab")  # To
