@@ -183,9 +183,7 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     }
     load_more = is_partial(request) and request.htmx.target == "load-more"
     if not load_more:
-        totals = selectors.event_month_counts(
-            selectors.timeline_event_list(case=case_obj)
-        )
+        totals = selectors.case_month_counts(case=case_obj)
         matched = selectors.event_month_counts(matching) if filtered else totals
         context["strip"] = overview_strip(totals, matched)
         context["case_event_count"] = sum(

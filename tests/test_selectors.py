@@ -501,3 +501,21 @@ def test_coarser_precision_comes_first_on_a_shared_day(case):
     later = EventFactory(case=case, title="Later", date=dt.date(2016, 1, 15))
 
     assert list(timeline_event_list(case=case)) == [year, month, day, later]
+
+
+def test_case_month_counts_follow_every_change_of_the_events(case):
+    """Cached per case, yet a new, changed or deleted event shows at once."""
+    from casetracker.selectors import case_month_counts
+
+    first = EventFactory(case=case, date=d("2024-03-05"))
+    assert case_month_counts(case=case) == {d("2024-03-01"): 1}
+
+    EventFactory(case=case, date=d("2024-03-20"))
+    assert case_month_counts(case=case) == {d("2024-03-01"): 2}
+
+    first.date = d("2025-01-02")
+    first.save()
+    assert case_month_counts(case=case) == {d("2024-03-01"): 1, d("2025-01-01"): 1}
+
+    first.delete()
+    assert case_month_counts(case=case) == {d("2024-03-01"): 1}

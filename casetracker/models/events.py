@@ -115,6 +115,8 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
             # The timeline's main query: one case, in date order.
             models.Index(fields=["case", "date", "id"], name="event_case_date"),
             models.Index(fields=["case", "kind", "date"], name="event_case_kind_date"),
+            # The fingerprint of a case's events (selectors.case_month_counts).
+            models.Index(fields=["case", "updated_at"], name="event_case_updated"),
         ]
 
     def __str__(self) -> str:
