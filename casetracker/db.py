@@ -1,5 +1,6 @@
 """Database helpers that must behave the same on SQLite and PostgreSQL."""
 
+from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models import CharField, Func, TextField
 
@@ -53,3 +54,27 @@ class MonthKey(Func):
             "template", "substr(CAST(%(expressions)s AS CHAR(10)), 1, 7)"
         )
         return super().as_sql(compiler, connection, **extra_context)
+
+
+class QueryCounter:
+    """Counts the SQL statements run inside `with QueryCounter() as counter:`.
+
+    It counts at the driver. Django's own query log cannot be used around test-client
+    requests, because their request_started signal clears it.
+    """
+
+    def __init__(self, using: str = "default"):
+        self.connection = connections[using]
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def __enter__(self) -> "QueryCounter":
+        self._wrapper = self.connection.execute_wrapper(self)
+        self._wrapper.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._wrapper.__exit__(*exc)

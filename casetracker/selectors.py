@@ -316,12 +316,9 @@ def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
     return {dt.date(int(month[:4]), int(month[5:7]), 1): n for month, n in rows}
 
 
-def undated_event_count(*, case: Case) -> int:
-    return Event.objects.filter(case=case, date__isnull=True).count()
-
-
-def case_month_counts(*, case: Case) -> dict[dt.date, int]:
-    """Events per month over the whole case, cached until the case's events change.
+def case_month_counts(*, case: Case) -> tuple[dict[dt.date, int], int]:
+    """Events per month over the whole case, cached until the case's events change,
+    and the case's event count (undated events included).
 
     The cache key is a fingerprint read from indexes (how many events, when one last
     changed), so any save, addition or deletion of an event makes a new key: the cache
@@ -337,4 +334,4 @@ def case_month_counts(*, case: Case) -> dict[dt.date, int]:
     if counts is None:
         counts = event_month_counts(timeline_event_list(case=case))
         cache.set(key, counts, timeout=24 * 3600)
-    return counts
+    return counts, count

@@ -183,12 +183,9 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     }
     load_more = is_partial(request) and request.htmx.target == "load-more"
     if not load_more:
-        totals = selectors.case_month_counts(case=case_obj)
+        totals, context["case_event_count"] = selectors.case_month_counts(case=case_obj)
         matched = selectors.event_month_counts(matching) if filtered else totals
         context["strip"] = overview_strip(totals, matched)
-        context["case_event_count"] = sum(
-            totals.values()
-        ) + selectors.undated_event_count(case=case_obj)
     if form.selected_layout == "lanes":
         context["lanes"] = lanes_layout(
             page.object_list, _lane_grouper(form.lane_group, case_obj)

@@ -13,10 +13,10 @@ import icalendar
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.urls import reverse
 
 from casetracker import exports
+from casetracker.db import QueryCounter
 from casetracker.models import Case, Citation, Event, Party
 from tests.factories import (
     CaseFactory,
@@ -338,18 +338,11 @@ def test_large_export_streams_in_flat_memory_with_bounded_queries():
         batch_size=5000,
     )
 
-    queries = 0
-
-    def count_queries(execute, sql, params, many, context):
-        nonlocal queries
-        queries += 1
-        return execute(sql, params, many, context)
-
     lines = exports.csv_lines(
         exports.timeline_rows(Event.objects.filter(case=case).order_by("id"))
     )
     count = 0
-    with connection.execute_wrapper(count_queries):
+    with QueryCounter() as counter:
         # Most rows untraced (tracing slows Python down), then the last fifth traced:
         # anything kept per row would show as growth between the two readings.
         for _ in lines:
@@ -368,10 +361,10 @@ def test_large_export_streams_in_flat_memory_with_bounded_queries():
 
     assert count == total + 1  # with the header
     chunks = math.ceil(total / exports.CHUNK_SIZE)
-    assert queries <= 1 + 4 * chunks
+    assert counter.count <= 1 + 4 * chunks
     print(
         f"\nexport of {total} rows: traced peak {early_peak / 2**20:.1f} MiB 10,000 rows "
-        f"into the traced part, {final_peak / 2**20:.1f} MiB at the end; {queries} queries"
+        f"into the traced part, {final_peak / 2**20:.1f} MiB at the end; {counter.count} queries"
     )
     assert final_peak < early_peak * 1.25 + 2**20
 

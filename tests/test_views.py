@@ -2,9 +2,9 @@
 page's query count does not grow with the case."""
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
+from casetracker.db import QueryCounter
 from casetracker.models import Case, CaseParty, Claim, Event
 from casetracker.services import case_data_path, case_data_read, case_load
 from tests.factories import (
@@ -25,24 +25,8 @@ def demo_case(db) -> Case:
     return case
 
 
-def demo_urls(case: Case) -> list[str]:
-    event = Event.objects.filter(case=case).first()
-    role = CaseParty.objects.filter(case=case).select_related("party").first()
-    claim = Claim.objects.filter(case=case).first()
-    return [
-        reverse("case_list"),
-        case.get_absolute_url(),
-        reverse("case_timeline", kwargs={"case": case.slug}),
-        event.get_absolute_url(),
-        role.get_absolute_url(),
-        claim.get_absolute_url(),
-        reverse("case_testimony", kwargs={"case": case.slug}),
-        reverse("case_coverage", kwargs={"case": case.slug}),
-    ]
-
-
 def test_every_public_page_of_the_demo_case_answers(client, demo_case):
-    for url in demo_urls(demo_case):
+    for url in page_urls(demo_case):
         response = client.get(url)
         assert response.status_code == 200, url
         assert "<script>" not in response.text  # only nonce-carrying external scripts
@@ -134,18 +118,10 @@ def page_urls(case: Case) -> list[str]:
 
 
 def queries_of(client, url: str) -> int:
-    """SQL statements one request runs (counted at the driver: the test client's
-    request_started signal clears Django's query log)."""
-    count = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counter):
+    """SQL statements one request runs."""
+    with QueryCounter() as counter:
         assert client.get(url).status_code == 200
-    return count
+    return counter.count
 
 
 @pytest.mark.django_db

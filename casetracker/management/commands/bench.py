@@ -25,6 +25,7 @@ from django.test.utils import override_settings
 from django.urls import reverse
 
 from ... import exports, selectors
+from ...db import QueryCounter
 from ...models import Case, Claim, Event, Party
 
 PLAIN_STATIC = "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -186,22 +187,14 @@ class Command(BaseCommand):
         self, client: Client, url: str, headers: dict
     ) -> tuple[float, int, int]:
         response = client.get(url, headers=headers)  # warm-up
-        queries = 0
-
-        def count(execute, sql, params, many, context):
-            nonlocal queries
-            queries += 1
-            return execute(sql, params, many, context)
-
-        # The client's request_started signal clears the query log, so count directly.
-        with connection.execute_wrapper(count):
+        with QueryCounter() as counter:
             client.get(url, headers=headers)
         timings = []
         for _ in range(self.runs):
             start = time.perf_counter()
             response = client.get(url, headers=headers)
             timings.append(time.perf_counter() - start)
-        return statistics.median(timings), queries, response.status_code
+        return statistics.median(timings), counter.count, response.status_code
 
     # CSV ---------------------------------------------------------------------------------
 
