@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 
 from django.contrib.syndication.views import Feed
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -40,14 +40,12 @@ def _timelinejs_date(value: dt.date, precision: str, display: str = "") -> dict:
 def timelinejs_document(
     case: Case, events: Iterable[Event], *, base_url: str = ""
 ) -> dict:
-    """Knight Lab TimelineJS's JSON: a title slide, then one slide per dated event.
+    """Knight Lab TimelineJS's JSON: a title slide, then one slide per event.
 
     TimelineJS renders `text` fields as HTML, so every value is escaped here.
     """
     slides = []
     for event in events:
-        if event.date is None:
-            continue
         slide = {
             "start_date": _timelinejs_date(
                 event.date,
@@ -121,9 +119,7 @@ def ics_lines(
             f"X-WR-CALNAME:{_ics_text(case.title)}",
         ],
     )
-    exact = events.filter(
-        date__isnull=False, date_precision=DatePrecision.DAY, date_approximate=False
-    )
+    exact = events.filter(date_precision=DatePrecision.DAY, date_approximate=False)
     for event in exact.select_related("case").iterator(chunk_size=2000):
         last = (
             event.end_date
@@ -173,9 +169,10 @@ class CaseEventsFeed(Feed):
 
     def items(self, obj):
         _, events = obj
-        return events.select_related("case").order_by(
-            F("date").desc(nulls_last=True), "-id"
-        )[:FEED_SIZE]
+        # The timeline order reversed: read backwards from its index.
+        return events.select_related("case").order_by("-date", "-date_rank", "-id")[
+            :FEED_SIZE
+        ]
 
     def item_title(self, item: Event) -> str:
         return f"{item.display_date}: {item.title}"
@@ -187,8 +184,6 @@ class CaseEventsFeed(Feed):
         return item.get_absolute_url()
 
     def item_pubdate(self, item: Event):
-        if item.date is None:
-            return item.created_at
         return dt.datetime.combine(item.date, dt.time(12), tzinfo=dt.UTC)
 
     def item_updateddate(self, item: Event):

@@ -1,8 +1,9 @@
 """The timeline filter: one form shared by the page, its fragments and the exports.
 
 The form is bound to GET parameters (`q`, `party`, `claim`, `kind`, `from`, `to`, `key`,
-`confidence`, `layout`, `lanes`); its cleaned data is passed as is to
-selectors.timeline_event_list.
+`confidence`, `layout`, `lanes`, and `page`, `after`, `before` for where the page
+starts); `filters` is passed as is to selectors.timeline_event_list, `paging` to
+selectors.timeline_page.
 """
 
 import calendar
@@ -14,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .choices import Confidence, EventKind, Reliability, TestimonyKind
+from .keyset import Cursor, CursorError
 from .models import Case, Claim, Party
 
 PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
@@ -95,6 +97,19 @@ class SlugChoiceField(forms.ModelMultipleChoiceField):
         return str(obj)
 
 
+class CursorField(forms.Field):
+    """A position in the timeline (keyset.Cursor), carried by next/previous links."""
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if not value:
+            return None
+        try:
+            return Cursor.parse(value[:40])
+        except CursorError as error:
+            raise ValidationError(str(error), code="cursor") from None
+
+
 class ChoicesField(forms.MultipleChoiceField):
     """Repeatable choices as checkboxes; empty values are ignored, not errors."""
 
@@ -121,6 +136,32 @@ class FlagInput(forms.CheckboxInput):
         }:
             return False
         return super().value_from_datadict(data, files, name)
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    value: str
+    label: str
+    checked: bool
+
+
+def options(bound_field) -> list[Option]:
+    """A checkbox or radio field's choices, ready for a plain template loop.
+
+    Rendering each choice through Django's widget templates cost more than the rest
+    of the timeline page; the markup is the same.
+    """
+    chosen = bound_field.value()
+    chosen = {
+        str(v) for v in (chosen if isinstance(chosen, list | tuple) else [chosen])
+    }
+    base = bound_field.auto_id
+    return [
+        Option(f"{base}_{index}", str(value), str(label), str(value) in chosen)
+        for index, (value, label) in enumerate(bound_field.field.choices)
+        if str(value) != ""
+    ]
 
 
 LAYOUTS = [("list", "List"), ("lanes", "Lanes")]
@@ -172,8 +213,23 @@ class TimelineFilterForm(forms.Form):
         },
     )
 
+    # Where the page starts; set by the page links, not shown as filters.
+    page = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1_000_000,
+        error_messages={
+            "invalid": "A page number is a whole number; showing the first page.",
+            "min_value": "Pages are numbered from 1; showing the first page.",
+            "max_value": "There are not that many pages; showing the first page.",
+        },
+    )
+    after = CursorField(required=False)
+    before = CursorField(required=False)
+
     # Values a parameter has when it is absent; shown as chosen, left out of URLs.
     DEFAULTS = {"layout": "list", "lanes": "party"}
+    PAGING = ("page", "after", "before")
 
     def __init__(self, data=None, *args, case: Case, **kwargs):
         if data is not None:
@@ -216,6 +272,20 @@ class TimelineFilterForm(forms.Form):
             "date_from": data["from"].first if data.get("from") else None,
             "date_to": data["to"].last if data.get("to") else None,
         }
+
+    @property
+    def paging(self) -> dict:
+        """Where the page of results starts: a cursor, a page number, or the start."""
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "after": data.get("after"),
+            "before": None if data.get("after") else data.get("before"),
+            "number": data.get("page"),
+        }
+
+    @property
+    def paging_errors(self) -> list[str]:
+        return [m for name in self.PAGING for m in self.errors.get(name, [])]
 
     @property
     def selected_layout(self) -> str:

@@ -549,6 +549,12 @@ def _parse_ours(reader: _RowReader) -> _Row:
         reader.problem("kind", "is empty; a value is required")
     values["kind"] = kind
     date = reader.date("date")
+    if not reader.raw("date").strip():
+        reader.problem(
+            "date",
+            "is empty; every event needs a date (for a year only, write 2016-01-01 "
+            "with date_precision year)",
+        )
     values["date"] = date
     for column in ("summary", "date_note", "confidence_note"):
         if reader.has(column):
@@ -576,8 +582,6 @@ def _parse_ours(reader: _RowReader) -> _Row:
         message := precision_error(end, values.get("end_precision", DatePrecision.DAY))
     ):
         reader.problem("end_date", message)
-    if end and date is None and reader.raw("date").strip() == "":
-        reader.problem("end_date", "An end date needs a start date.")
     if end and date and end < date:
         reader.problem("end_date", "The end date cannot be before the date.")
 

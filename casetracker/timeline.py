@@ -34,7 +34,7 @@ def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
 class StripBar:
     month: dt.date
     total: int
-    matched: int
+    matched: int | None  # None: the filtered share was not counted
     x: float
     total_height: float
     matched_height: float
@@ -54,10 +54,8 @@ class StripBar:
 
     @property
     def label(self) -> str:
-        return (
-            f"{self.month:%B} {self.month.year}: {self.total} event{'s' if self.total != 1 else ''}"
-            f", {self.matched} shown"
-        )
+        label = f"{self.month:%B} {self.month.year}: {self.total} event{'s' if self.total != 1 else ''}"
+        return label if self.matched is None else f"{label}, {self.matched} shown"
 
 
 @dataclass(frozen=True)
@@ -74,17 +72,21 @@ class OverviewStrip:
     height: float
     bar_width: float
     baseline: float
+    share_known: bool = True
 
 
 def overview_strip(
     totals: dict[dt.date, int],
-    matched: dict[dt.date, int],
+    matched: dict[dt.date, int] | None,
     *,
     bar_width: float = 6,
     gap: float = 2,
     chart_height: float = 90,
 ) -> OverviewStrip | None:
-    """Bars for each month of the case that has events, on a continuous month axis."""
+    """Bars for each month of the case that has events, on a continuous month axis.
+
+    `matched` is the filtered share per month, or None when it was not counted.
+    """
     if not totals:
         return None
     months = months_between(min(totals), max(totals))
@@ -99,7 +101,7 @@ def overview_strip(
         total = totals.get(month, 0)
         if not total:
             continue
-        shown = matched.get(month, 0)
+        shown = None if matched is None else matched.get(month, 0)
         bars.append(
             StripBar(
                 month=month,
@@ -118,6 +120,7 @@ def overview_strip(
         height=chart_height + 22,
         bar_width=bar_width,
         baseline=chart_height,
+        share_known=matched is not None,
     )
 
 

@@ -147,7 +147,14 @@ def timeline_case() -> Case:
         is_context=True,
         confidence=Confidence.UNCERTAIN,
     )
-    EventFactory(case=case, slug="undated", title="A meeting", summary="", date=None)
+    EventFactory(
+        case=case,
+        slug="year-only",
+        title="A meeting",
+        summary="",
+        date=dt.date(2016, 1, 1),
+        date_precision=DatePrecision.YEAR,
+    )
     return case
 
 
@@ -269,14 +276,14 @@ def test_rows_without_an_id_create_events_with_a_date_and_title_slug():
     data = csv_bytes(
         ["id", "date", "kind", "title", "parties"],
         ["", "2024-05-01", "hearing", "Hearing held", "Judge Yvonne Gonzalez Rogers"],
-        ["", "", "news", "A report " + "x" * 100, ""],
+        ["", "2024-06-02", "news", "A report " + "x" * 100, ""],
     )
 
     report = timeline_import(case=case, file_bytes=data, dry_run=False)
 
     assert [row.id for row in report.rows] == [
         "2024-05-01-hearing-held-2",
-        "a-report-" + "x" * 71,
+        "2024-06-02-a-report-" + "x" * 60,
     ]
     event = Event.objects.get(case=case, slug="2024-05-01-hearing-held-2")
     assert [p.slug for p in event.parties.all()] == ["judge-yvonne-gonzalez-rogers"]
@@ -542,6 +549,7 @@ def test_every_row_problem_is_reported_and_nothing_is_written(timeline_case):
         ["c", "2024-03-01", "day", "2024-02-01", "filing", "Ends first", "maybe"],
         ["d", "2024-03-01", "weekly", "", "", "", ""],
         ["e", "2024-03-01", "day", "", "news", "x" * 256, ""],
+        ["f", "", "year", "", "news", "When?", ""],
     )
 
     problems = import_problems(timeline_case, data)
@@ -559,6 +567,8 @@ def test_every_row_problem_is_reported_and_nothing_is_written(timeline_case):
         "Row 7, column 'kind': is empty; a value is required",
         "Row 7, column 'title': is empty; a value is required",
         "Row 8, column 'title': is 256 characters long; at most 255 fit",
+        "Row 9, column 'date': is empty; every event needs a date (for a year only, "
+        "write 2016-01-01 with date_precision year)",
     ]
     assert Event.objects.count() == count
 

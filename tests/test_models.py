@@ -188,11 +188,25 @@ def test_coarse_dates_on_the_first_day_are_valid(
     factory(**{field: value, precision_field: precision}).full_clean()
 
 
-def test_event_end_date_needs_a_start_date():
-    """An end date without a date is refused on end_date."""
-    event = EventFactory(date=None, end_date=D(2024, 5, 1))
+def test_every_event_needs_a_date():
+    """An event without a date has no place on the timeline: the form refuses it and
+    the database does too."""
+    event = EventFactory.build(case=CaseFactory(), date=None)
 
-    assert list(validation_errors(event)) == ["end_date"]
+    assert list(validation_errors(event)) == ["date"]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        event.save()
+
+
+@pytest.mark.parametrize(
+    ("precision", "rank"),
+    [(DatePrecision.YEAR, 0), (DatePrecision.MONTH, 1), (DatePrecision.DAY, 2)],
+)
+def test_the_database_derives_the_date_rank_from_the_precision(precision, rank):
+    event = EventFactory(date=D(2024, 1, 1), date_precision=precision)
+    event.refresh_from_db()
+
+    assert event.date_rank == rank
 
 
 # clean(): testimony text and transcript cites

@@ -47,11 +47,14 @@ def titles(events) -> list[str]:
 
 
 def test_no_filter_lists_every_event_of_the_case(case):
-    """Without filters, all of the case's events, dated or not."""
-    EventFactory(case=case, title="Dated", date=d("2025-01-01"))
-    EventFactory(case=case, title="Undated", date=None)
+    """Without filters, all of the case's events, whatever their precision."""
+    EventFactory(case=case, title="Day", date=d("2025-01-02"))
+    EventFactory(
+        case=case, title="Year", date=d("2025-01-01"), date_precision=DatePrecision.YEAR
+    )
+    EventFactory(title="Elsewhere", date=d("2025-01-01"))
 
-    assert titles(timeline_event_list(case=case)) == ["Dated", "Undated"]
+    assert titles(timeline_event_list(case=case)) == ["Year", "Day"]
 
 
 def test_parties_filter_keeps_events_of_any_given_party(case):
@@ -130,8 +133,8 @@ def test_field_filters_keep_matching_values(case, field, values, argument, wante
         ({"date_from": d("2025-03-31"), "date_to": d("2025-03-31")}, ["31 Mar"]),
     ],
 )
-def test_date_bounds_are_inclusive_and_drop_undated_events(case, bounds, wanted):
-    """date_from and date_to include their own day; undated events fall outside."""
+def test_date_bounds_are_inclusive(case, bounds, wanted):
+    """date_from and date_to include their own day."""
     for title, date in [
         ("28 Feb", "2025-02-28"),
         ("1 Mar", "2025-03-01"),
@@ -139,7 +142,6 @@ def test_date_bounds_are_inclusive_and_drop_undated_events(case, bounds, wanted)
         ("1 Apr", "2025-04-01"),
     ]:
         EventFactory(case=case, title=title, date=d(date))
-    EventFactory(case=case, title="Undated", date=None)
 
     assert titles(timeline_event_list(case=case, **bounds)) == wanted
 
@@ -183,10 +185,12 @@ def searchable(case):
     return case
 
 
-@pytest.mark.parametrize("q", ["distillation", "DISTILLATION", "Distil", "  still  "])
+@pytest.mark.parametrize(
+    "q", ["distillation", "DISTILLATION", "Distil", "  distilled  "]
+)
 def test_q_matches_title_summary_testimony_and_cited_headline(searchable, q):
     """A word is found in the title, the summary, a testimony excerpt's text or a
-    cited source's headline, whatever its case."""
+    cited source's headline, whatever its case or ending (full-text stemming)."""
     events = timeline_event_list(case=searchable, q=q)
 
     assert titles(events) == [
@@ -317,18 +321,23 @@ def test_events_of_another_case_never_appear(case):
         assert titles(timeline_event_list(case=case, **filters)) == ["Ours: bribe"]
 
 
-def test_order_is_by_date_then_entry_with_undated_last(case):
-    """Chronological; same-day events in the order they were entered; no date last."""
+def test_order_is_by_date_then_precision_then_entry(case):
+    """Chronological; on a shared first day year, then month, then day precision;
+    same-day events in the order they were entered."""
     late = EventFactory(case=case, date=d("2025-06-01"))
-    undated_1 = EventFactory(case=case, date=None)
     same_day_1 = EventFactory(case=case, date=d("2025-01-15"))
     early = EventFactory(case=case, date=d("2024-12-31"))
     same_day_2 = EventFactory(case=case, date=d("2025-01-15"))
-    undated_2 = EventFactory(case=case, date=None)
+    january = EventFactory(
+        case=case, date=d("2025-01-01"), date_precision=DatePrecision.MONTH
+    )
+    year = EventFactory(
+        case=case, date=d("2025-01-01"), date_precision=DatePrecision.YEAR
+    )
 
     events = list(timeline_event_list(case=case))
 
-    assert events == [early, same_day_1, same_day_2, late, undated_1, undated_2]
+    assert events == [early, year, january, same_day_1, same_day_2, late]
     assert list(timeline_event_list(case=case, q="event")) == events
 
 
@@ -407,8 +416,7 @@ def test_timeline_rows_prefetches_what_a_row_shows(case):
 
 
 def test_event_month_counts_counts_dated_events_per_month(case):
-    """Keys are first days of months (datetime.date), values the events in them;
-    undated events are not counted."""
+    """Keys are first days of months (datetime.date), values the events in them."""
     for date, precision in [
         ("2024-12-31", DatePrecision.DAY),
         ("2025-01-01", DatePrecision.MONTH),
@@ -417,7 +425,6 @@ def test_event_month_counts_counts_dated_events_per_month(case):
         ("2025-03-03", DatePrecision.DAY),
     ]:
         EventFactory(case=case, date=d(date), date_precision=precision)
-    EventFactory(case=case, date=None)
     EventFactory(date=d("2025-01-10"))  # another case
 
     counts = event_month_counts(Event.objects.filter(case=case))
@@ -440,8 +447,8 @@ def test_event_month_counts_of_a_filtered_list(case):
 
 
 def test_event_month_counts_of_nothing_is_empty(case):
-    """No dated events, no months."""
-    EventFactory(case=case, date=None)
+    """No events, no months."""
+    EventFactory(date=d("2025-01-10"))  # another case
 
     assert event_month_counts(Event.objects.filter(case=case)) == {}
 
@@ -470,7 +477,7 @@ def test_timeline_query_count_does_not_grow_with_the_case(
 
     with django_assert_num_queries(TIMELINE_QUERIES):
         rows = list(
-            timeline_rows(timeline_event_list(case=case, parties=[alice], q="x"))
+            timeline_rows(timeline_event_list(case=case, parties=[alice], q="exhibit"))
         )
         shown = [
             (
@@ -520,5 +527,5 @@ def test_case_month_counts_follow_every_change_of_the_events(case):
     first.delete()
     assert case_month_counts(case=case) == ({d("2024-03-01"): 1}, 1)
 
-    EventFactory(case=case, date=None)
-    assert case_month_counts(case=case) == ({d("2024-03-01"): 1}, 2)
+    EventFactory(case=case, date=d("2024-03-05"))
+    assert case_month_counts(case=case) == ({d("2024-03-01"): 2}, 2)

@@ -110,3 +110,23 @@ class Proceeding(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return self.case.get_absolute_url() + f"#proceeding-{self.key}"
+
+
+class CaseRevision(models.Model):
+    """How many times a case's data has changed, and when it last did.
+
+    Written only by database triggers (casetracker/revisions.py), never by Django, so
+    no stale copy in memory can set it back. Read by caches and conditional requests.
+    """
+
+    case = models.OneToOneField(
+        Case, on_delete=models.DB_CASCADE, primary_key=True, related_name="revision"
+    )
+    number = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.case_id} r{self.number}"

@@ -1,4 +1,3 @@
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -15,16 +14,37 @@ class EventQuerySet(models.QuerySet):
         return self.filter(is_key=True)
 
     def chronological(self) -> "EventQuerySet":
-        # Unknown dates last. On a shared first day, coarser precision first (year,
-        # then month, then day: the reverse of the values' alphabetical order), so the
-        # "month unknown" events of a year come before its January; then entry order.
-        return self.order_by(
-            models.F("date").asc(nulls_last=True), "-date_precision", "id"
-        )
+        return self.order_by(*TIMELINE_ORDER)
+
+
+# Timeline order: by date; on a shared first day coarser precision first (year, then
+# month, then day), so the "month unknown" events of a year come before its January;
+# then entry order. All three ascend, so one index serves the order and a row-value
+# comparison on them is a keyset cursor (selectors.timeline_page).
+TIMELINE_ORDER = ("date", "date_rank", "id")
 
 
 class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
     """The unit of the timeline: something that happened, when, to whom, on what evidence."""
+
+    # Required here (optional on testimony and status changes): every event has a place
+    # on the timeline, at year precision when little is known.
+    date = models.DateField(
+        help_text=(
+            "When it happened. For a month or year precision enter the first day of the "
+            "month or year (2025-09-01, 2016-01-01); mark it approximate if estimated."
+        ),
+    )
+    # Derived by the database from date_precision, so bulk writes cannot skip it.
+    date_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(date_precision=DatePrecision.YEAR, then=models.Value(0)),
+            models.When(date_precision=DatePrecision.MONTH, then=models.Value(1)),
+            default=models.Value(2),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
 
     case = models.ForeignKey(
         "Case", on_delete=models.PROTECT, related_name="events", help_text="The case."
@@ -92,7 +112,7 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
     objects = EventQuerySet.as_manager()
 
     class Meta:
-        ordering = [models.F("date").asc(nulls_last=True), "id"]
+        ordering = TIMELINE_ORDER
         constraints = [
             models.UniqueConstraint(
                 fields=["case", "slug"], name="event_unique_slug_per_case"
@@ -105,7 +125,6 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True)
-                | models.Q(date__isnull=True)
                 | models.Q(end_date__gte=models.F("date")),
                 name="event_end_not_before_start",
                 violation_error_message="The end date cannot be before the date.",
@@ -113,8 +132,19 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         ]
         indexes = [
             # The timeline's main query: one case, in date order.
-            models.Index(fields=["case", "date", "id"], name="event_case_date"),
-            models.Index(fields=["case", "kind", "date"], name="event_case_kind_date"),
+            models.Index(
+                fields=["case", "date", "date_rank", "id"], name="event_case_order"
+            ),
+            models.Index(
+                fields=["case", "kind", "date", "date_rank", "id"],
+                name="event_case_kind_order",
+            ),
+            # The case overview's key events, without sorting all of a big case's.
+            models.Index(
+                fields=["case", "date", "date_rank", "id"],
+                condition=models.Q(is_key=True),
+                name="event_case_key_order",
+            ),
             # The fingerprint of a case's events (selectors.case_month_counts).
             models.Index(fields=["case", "updated_at"], name="event_case_updated"),
         ]
@@ -145,8 +175,6 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
     def clean(self) -> None:
         super().clean()
         validate_precision(self.end_date, self.end_precision, field="end_date")
-        if self.end_date and self.date is None:
-            raise ValidationError({"end_date": "An end date needs a start date."})
         require_same_case(self, "proceeding")
 
     def get_absolute_url(self) -> str:

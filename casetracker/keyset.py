@@ -1,0 +1,154 @@
+"""Pages of the timeline that cost the same at any depth.
+
+A page after (or before) a given event is read from the ordering index with a
+row-value comparison on (date, date_rank, id), the timeline's order: the database seeks
+straight to the cursor instead of counting past every earlier row as OFFSET does. The
+cursor is the last (or first) event's position, written `YYYY-MM-DD.rank.id` so a URL
+stays readable and stable.
+
+Search results are ordered by relevance, which has no such index; they, and old
+`?page=N` links, are paged by number (`offset_page`).
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessThan
+
+from .models.events import TIMELINE_ORDER
+
+CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([0-2])\.(\d{1,18})$")
+
+
+class CursorError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cursor:
+    date: dt.date
+    rank: int
+    id: int
+
+    @classmethod
+    def of(cls, event) -> "Cursor":
+        return cls(event.date, event.date_rank, event.pk)
+
+    @classmethod
+    def parse(cls, text: str) -> "Cursor":
+        match = CURSOR.match(text.strip())
+        if not match:
+            raise CursorError(
+                "This link to a page of events is damaged; it should look like "
+                "2024-03-01.2.1234."
+            )
+        try:
+            date = dt.date.fromisoformat(match[1])
+        except ValueError:
+            raise CursorError(
+                f"This link to a page of events names a day that does not exist ({match[1]})."
+            ) from None
+        return cls(date, int(match[2]), int(match[3]))
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()}.{self.rank}.{self.id}"
+
+    @property
+    def values(self) -> tuple:
+        return (self.date, self.rank, self.id)
+
+
+@dataclass
+class Page:
+    """One page of rows and how to reach its neighbours.
+
+    `next_params` and `previous_params` are the URL parameters of the pages around it;
+    `start` is the 1-based position of its first row when it is known (paged by number).
+    """
+
+    object_list: list
+    next_params: dict = field(default_factory=dict)
+    previous_params: dict = field(default_factory=dict)
+    start: int | None = None
+    # Tells apart the headings of pages appended to one another by "load more".
+    anchor: str = "1"
+
+    @property
+    def has_next(self) -> bool:
+        return bool(self.next_params)
+
+    @property
+    def has_previous(self) -> bool:
+        return bool(self.previous_params)
+
+    @property
+    def end(self) -> int | None:
+        return None if self.start is None else self.start + len(self.object_list) - 1
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+
+ORDER_COLUMNS = tuple(F(name) for name in TIMELINE_ORDER)
+
+
+def keyset_page(
+    events: QuerySet,
+    *,
+    size: int,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> Page:
+    """The `size` events after `after`, before `before`, or from the start.
+
+    One query, for size + 1 rows: the extra row only says whether there is more.
+    """
+    if before is not None:
+        rows = list(
+            events.filter(TupleLessThan(ORDER_COLUMNS, before.values)).order_by(
+                *(f"-{name}" for name in TIMELINE_ORDER)
+            )[: size + 1]
+        )
+        more_before = len(rows) > size
+        rows = rows[:size][::-1]
+        page = Page(rows, anchor=f"b{before}")
+        if rows:
+            page.next_params = {"after": str(Cursor.of(rows[-1]))}
+            if more_before:
+                page.previous_params = {"before": str(Cursor.of(rows[0]))}
+        else:
+            page.next_params = {"after": str(before)} if before else {}
+        return page
+    if after is not None:
+        events = events.filter(TupleGreaterThan(ORDER_COLUMNS, after.values))
+    rows = list(events.order_by(*TIMELINE_ORDER)[: size + 1])
+    more_after = len(rows) > size
+    rows = rows[:size]
+    page = Page(rows, anchor=f"a{after}" if after else "1", start=None if after else 1)
+    if more_after:
+        page.next_params = {"after": str(Cursor.of(rows[-1]))}
+    if after is not None:
+        # Past the end, "earlier" must still include the cursor's own event.
+        start = (
+            Cursor.of(rows[0]) if rows else Cursor(after.date, after.rank, after.id + 1)
+        )
+        page.previous_params = {"before": str(start)}
+    return page
+
+
+def offset_page(events: QuerySet, *, size: int, number: int) -> Page:
+    """Page `number` (from 1) by OFFSET: for orders no index serves, such as relevance."""
+    number = max(1, number)
+    offset = (number - 1) * size
+    rows = list(events[offset : offset + size + 1])
+    page = Page(rows[:size], anchor=f"p{number}", start=offset + 1)
+    if len(rows) > size:
+        page.next_params = {"page": number + 1}
+    if number > 1:
+        page.previous_params = {"page": number - 1}
+    return page
