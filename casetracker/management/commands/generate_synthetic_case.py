@@ -2,7 +2,8 @@
 
 The data is deterministic: the same slug, counts and --seed give the same rows (apart
 from primary keys and the created/updated timestamps), because every choice comes
-from one random.Random(seed) and no decision depends on a database id or the clock.
+from random.Random streams seeded by `seed` and no decision depends on a database id or
+the clock.
 
 Rows are written in batches of 5,000, one transaction per batch, and events are
 generated lazily, one batch at a time, so memory stays flat at a million events
@@ -30,6 +31,7 @@ from django.core.validators import validate_slug
 from django.db import connection, models, transaction
 from django.test.utils import override_settings
 
+from ... import search
 from ...choices import (
     CaseStatus,
     ClaimStatus,
@@ -144,6 +146,32 @@ SUMMARY_CLOSERS = (
     "Counsel for both sides declined to comment.",
     "The board minutes were later produced in discovery.",
 )
+# Made-up words for a closing sentence of each summary, drawn by Zipf's law (the n-th
+# most common word is used about 1/n as often), as words are in real text: a search
+# benchmark then meets words in a third of the events, in a handful, and all between.
+# The template words above recur in 0.3% to 100% of events, with nothing rarer.
+VOCABULARY_SIZE = 20_000
+ZIPF_EXPONENT = 1.07
+DETAIL_WORDS = 4  # per summary
+SYLLABLES = tuple(
+    onset + vowel + coda
+    for onset in ("b", "br", "c", "cl", "d", "dr", "f", "g", "gr", "h", "k", "l",
+                  "m", "n", "p", "pr", "r", "s", "st", "t", "tr", "v", "w", "z")
+    for vowel in ("a", "e", "i", "o", "u", "ai", "ea", "ou")
+    for coda in ("", "n", "r", "l", "s", "m", "nd", "st", "rk", "x")
+)  # fmt: skip
+
+
+def vocabulary(size: int) -> tuple[str, ...]:
+    """`size` distinct made-up words of two or three syllables, the same on every run."""
+    rng = random.Random("casetracker synthetic vocabulary")
+    words: dict[str, None] = {}
+    while len(words) < size:
+        syllables = rng.choices(SYLLABLES, k=rng.choice((2, 2, 3)))
+        words.setdefault("".join(syllables), None)
+    return tuple(words)
+
+
 CONFIDENCE_NOTES = (
     "Sources disagree on the date.",
     "Only inferred from a later filing.",
@@ -469,7 +497,16 @@ def case_delete(case: Case) -> dict[str, int]:
         (links(Source, "parties"), "party"),
         (links(CaseParty, "represents"), "party"),
     )
-    with transaction.atomic():
+    with transaction.atomic(), search.deferred_sync():
+        # The search index: this case's entries go; events of other cases that cite
+        # its sources (the admin forbids it, data files might not) lose headlines.
+        search.unindex_events(Event.objects.filter(case=case))
+        citing = list(
+            Event.objects.filter(citations__source__case=case)
+            .exclude(case=case)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
         party_ids = set()
         for queryset, column in party_columns:
             party_ids.update(
@@ -523,6 +560,7 @@ def case_delete(case: Case) -> dict[str, int]:
         for condition in party_references():
             orphans = orphans.filter(~condition)
         deleted["parties"] += raw_delete(orphans)
+        search.reindex_events(Event.objects.filter(pk__in=citing))
     return dict(deleted)
 
 
@@ -636,6 +674,15 @@ class SyntheticCase:
         self.n_sources = max(1, events // 10) if events else 0
         self.seed = seed
         self.rng = random.Random(seed)
+        # A stream of its own for the summaries' detail words, so that adding them
+        # left every other value a seed gives as it was.
+        self.text_rng = random.Random(f"{seed}:text")
+        self.vocabulary = vocabulary(VOCABULARY_SIZE)
+        self.vocabulary_weights = tuple(
+            itertools.accumulate(
+                1 / rank**ZIPF_EXPONENT for rank in range(1, VOCABULARY_SIZE + 1)
+            )
+        )
         self.counts: Counter = Counter()
 
     def write(self, progress: Progress) -> dict[str, int]:
@@ -959,7 +1006,9 @@ class SyntheticCase:
                 self._event_draft(index)
                 for index in range(first, min(first + BATCH_SIZE, total))
             ]
-            with transaction.atomic():
+            # The search index is written once per event, after its links: the
+            # triggers would rewrite an event's entry again for each citation.
+            with transaction.atomic(), search.deferred_sync():
                 events = self._create("events", [draft[0] for draft in drafts])
                 party_rows, claim_rows, citation_rows, testimony = [], [], [], []
                 for event, (_, parties, claims, cites, excerpt) in zip(
@@ -976,6 +1025,10 @@ class SyntheticCase:
                 self._insert("event claim links", claim_links, claim_rows)
                 self._insert("citations", citations, citation_rows)
                 self._create("testimony", testimony)
+                ids = [event.pk for event in events]
+                search.reindex_events(
+                    Event.objects.filter(pk__range=(min(ids), max(ids)))
+                )
             yield len(drafts)
 
     def _insert(self, name: str, sql: str, rows: list[tuple]) -> None:
@@ -1038,7 +1091,8 @@ class SyntheticCase:
             kind,
             rng.choice(KIND_TITLES[kind_index]).format(a=actor, t=TOPICS[topic]),
             f"{actor} and {other} {rng.choice(SUMMARY_VERBS)} the {TOPICS[topic]}. "
-            + rng.choice(SUMMARY_CLOSERS),
+            + rng.choice(SUMMARY_CLOSERS)
+            + self._details(),
             rng.random() < 0.05,
             kind == EventKind.BACKGROUND and rng.random() < 0.1,
             level,
@@ -1070,6 +1124,13 @@ class SyntheticCase:
         if witness is not None:
             excerpt = self._testimony(witness, date, precision, kind, topic)
         return event, [self.party_ids[p] for p in people], claims, cites, excerpt
+
+    def _details(self) -> str:
+        """A sentence of Zipf-distributed words."""
+        first, second, third, fourth = self.text_rng.choices(
+            self.vocabulary, cum_weights=self.vocabulary_weights, k=DETAIL_WORDS
+        )
+        return f" Notes mention the {first} {second}, {third} and {fourth}."
 
     def _testimony(
         self, witness: int, date: dt.date, precision: str, kind: str, topic: int

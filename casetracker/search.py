@@ -1,0 +1,486 @@
+"""Full-text search over events: the one place for search logic.
+
+What is indexed
+    One document per event: its title, summary, the text of its testimony excerpts
+    and the headlines of the sources it cites. Words are stemmed ("rulings" finds
+    "ruling" and "ruled"), case- and accent-insensitive.
+
+Where
+    SQLite: an FTS5 table `casetracker_event_search` (title, summary, testimony,
+    sources), rowid = event id, tokenizer `porter unicode61 remove_diacritics 2`.
+    PostgreSQL: a table of the same name holding a weighted tsvector (A title, B
+    summary, C testimony and headlines) under the text search configuration
+    `casetracker_search` (english stemming, plus unaccent where the extension could be
+    installed), with a GIN index. Migration 0006 creates both.
+
+Kept in sync by triggers
+    On event, testimony, citation and source rows (insert, update, delete, a testimony
+    or citation moved to another event, a headline edited): each change re-reads the
+    affected events' documents. On PostgreSQL the triggers live in migration 0006. On
+    SQLite they are installed after every `migrate` instead (`sync_sqlite_triggers`,
+    connected in apps.py): Django alters a SQLite table by copying it to a new one and
+    renaming that, which drops the table's triggers and fails while any trigger
+    elsewhere still names the table; so they are dropped before a migration of this
+    app runs and put back, with a full rebuild of the index, once it is done.
+
+    Bulk writers (the synthetic case generator) skip the per-row work inside
+    `deferred_sync()` and index what they wrote with `reindex_events()`.
+
+Querying
+    `filter_events(events, q)` joins the index to the events through the unmanaged
+    model EventSearch, matches and ranks in the same query. A join rather than
+    `id IN (SELECT rowid ...)`: SQLite's bm25() works only in the statement that runs
+    the full-text query, and a correlated subquery per row would run one full-text
+    query per event. The ORM join (not RawSQL or extra()) keeps table aliases right
+    when the queryset is nested or combined. Its ON clause (models.search.IndexJoin)
+    keeps either planner from reading the case's events first and probing the index
+    once per event: plans start from the full-text index and reach events by primary
+    key, so a search costs in proportion to its matches.
+
+    Ranking is exact, so it costs one bm25()/ts_rank() per match however few rows a
+    page shows: a word in half of 200,000 events takes 0.2-0.4 s on either database,
+    a rare word 5-25 ms.
+
+Highlighting
+    `highlight(text, q)` escapes the text and marks the words the query matched. It
+    stems in Python with the same algorithm as the database: the original Porter
+    stemmer for SQLite's `porter` tokenizer, Snowball English (Porter2) for
+    PostgreSQL's `english_stem` (the `snowballstemmer` package has both).
+"""
+
+import re
+import threading
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from django.core.exceptions import EmptyResultSet
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Expression, F, FloatField, Func, QuerySet, TextField, Value
+from django.db.transaction import TransactionManagementError
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .models import Event
+from .models.search import SEARCH_TABLE
+
+PAUSED_TABLE = "casetracker_event_search_paused"
+PG_CONFIG = "casetracker_search"
+
+# Bounds on what a query can ask of the database, whatever is typed or pasted.
+MAX_QUERY_CHARS = 1_000
+MAX_TERMS = 10
+MAX_PHRASE_WORDS = 10
+MAX_WORD_CHARS = 100  # longer "words" are never in the index (pasted hashes, noise)
+
+# Relative weight of a hit in each column: title, summary, testimony, source headlines.
+# The same proportions as PostgreSQL's ts_rank weights for A, B, C (1.0, 0.4, 0.2).
+SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 2.0)
+
+# A run of letters and digits: the tokens of FTS5's unicode61 tokenizer (categories
+# L*, N*). Underscore is a separator there too.
+WORD = re.compile(r"[^\W_]+")
+QUOTES = str.maketrans(dict.fromkeys("“”„‟«»＂", '"'))
+
+# PostgreSQL's English stop words (tsearch_data/english.stop). Its `english` config
+# drops them from documents and queries; they are dropped from unquoted words on
+# SQLite too, so both answer alike (and "the" does not scan half the index).
+_ENGLISH_STOP = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what
+    which who whom this that these those am is are was were be been being have has had
+    having do does did doing a an the and but if or because as until while of at by
+    for with about against between into through during before after above below to
+    from up down in out on off over under again further then once here there when
+    where why how all any both each few more most other some such no nor not only own
+    same so than too very s t can will just don should now
+"""
+STOP_WORDS = frozenset(_ENGLISH_STOP.split())
+
+
+# ---------------------------------------------------------------------------------------
+# Query parsing
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing every result must contain: a word, or a phrase of words in order."""
+
+    words: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+def parse_query(q: str) -> list[Term]:
+    """The terms of a search box entry: words and "double-quoted phrases", all required.
+
+    Anything else is only a separator: FTS syntax (`*`, `:`, `^`, `-`, `(`, NEAR, OR),
+    SQL, markup. A quote mark without its closing one is ignored. Unquoted stop words
+    are dropped. At most MAX_TERMS terms, from the first MAX_QUERY_CHARS characters;
+    repeated terms count once.
+    """
+    text = unicodedata.normalize("NFKC", q[:MAX_QUERY_CHARS]).translate(QUOTES)
+    parts = text.split('"')
+    if len(parts) % 2 == 0:  # an odd number of quote marks: the last one opens nothing
+        parts[-2:] = [f"{parts[-2]} {parts[-1]}"]
+    terms: dict[tuple[str, ...], Term] = {}
+    for index, part in enumerate(parts):
+        words = [word for word in WORD.findall(part) if len(word) <= MAX_WORD_CHARS]
+        if index % 2:  # inside quotes
+            candidates = [words[:MAX_PHRASE_WORDS]] if words else []
+        else:
+            candidates = [[word] for word in words if word.lower() not in STOP_WORDS]
+        for words in candidates:
+            terms.setdefault(tuple(fold(word) for word in words), Term(tuple(words)))
+    return list(terms.values())[:MAX_TERMS]
+
+
+def fold(word: str) -> str:
+    """Lower case without diacritics, as the index compares words."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+class FullTextQuery(Expression):
+    """The terms as the database's full-text query: an FTS5 query string (each term a
+    quoted phrase, so no character of it is syntax) or a tsquery built by
+    phraseto_tsquery() per term, which accepts any text."""
+
+    output_field = TextField()
+
+    def __init__(self, terms: list[Term]) -> None:
+        super().__init__()
+        self.terms = tuple(terms)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({[term.text for term in self.terms]!r})"
+
+    @property
+    def identity(self):
+        return (self.__class__, self.terms)
+
+    def as_sqlite(self, compiler, connection):
+        phrases = ('"{}"'.format(term.text.replace('"', '""')) for term in self.terms)
+        return "%s", [" ".join(phrases)]
+
+    def as_postgresql(self, compiler, connection):
+        sql = " && ".join([f"phraseto_tsquery('{PG_CONFIG}', %s)"] * len(self.terms))
+        return f"({sql})", [term.text for term in self.terms]
+
+
+class SearchRank(Func):
+    """Relevance of a matched event, higher is better on both databases.
+
+    SQLite: bm25() with SQLITE_WEIGHTS, negated (bm25 is lower-is-better). It needs
+    the full-text query to run in the same statement, which the join guarantees.
+    PostgreSQL: ts_rank() with its default weights for A, B, C.
+    """
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection):
+        document, params = compiler.compile(self.source_expressions[0])
+        weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
+        return f"-bm25({document}, {weights})", params
+
+    def as_postgresql(self, compiler, connection):
+        return self.as_sql(compiler, connection, function="ts_rank")
+
+
+def filter_events(events: QuerySet[Event], q: str) -> QuerySet[Event]:
+    """The events matching `q` (see parse_query), annotated with `search_rank`.
+
+    Order by `-search_rank` for relevance. Ranking costs a computation per matching
+    event however few rows are shown (about 4 microseconds a match on SQLite, 200,000
+    events), so a word found in most events costs far more than a rare one.
+
+    A blank `q` leaves the events as they are (search_rank 0). A `q` with nothing
+    searchable in it (only punctuation or stop words) matches no event.
+    """
+    terms = parse_query(q)
+    if not terms:
+        if q.strip():
+            events = events.none()
+        return events.annotate(search_rank=Value(0.0, output_field=FloatField()))
+    query = FullTextQuery(terms)
+    return events.filter(search_document__document__match=query).annotate(
+        search_rank=SearchRank(F("search_document__document"), query)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Highlighting
+# ---------------------------------------------------------------------------------------
+
+STEMMER_FOR_VENDOR = {"sqlite": "porter", "postgresql": "english"}
+_stemmers = threading.local()  # snowballstemmer objects are not thread-safe
+
+
+@lru_cache(maxsize=8192)
+def _key(algorithm: str, word: str) -> str:
+    """The form under which the database indexes `word`."""
+    folded = fold(word)
+    if len(folded) > MAX_WORD_CHARS:
+        return folded
+    stemmer = getattr(_stemmers, algorithm, None)
+    if stemmer is None:
+        stemmer = snowballstemmer.stemmer(algorithm)
+        setattr(_stemmers, algorithm, stemmer)
+    return stemmer.stemWord(folded)
+
+
+def highlight(text: str, q: str, *, using: str = "default") -> SafeString:
+    """`text` HTML-escaped, with the words that `q` matched wrapped in <mark>.
+
+    A word matches when its stem is the stem of a query word ("ruled" for "rulings");
+    a quoted phrase only where its words stand in order. Each piece of `text` is
+    escaped exactly once and `q` never reaches the output, so any text and any query
+    are safe.
+    """
+    terms = parse_query(q)
+    if not terms or not text:
+        return escape(text)
+    algorithm = STEMMER_FOR_VENDOR.get(connections[using].vendor, "english")
+    tokens = [
+        (m.start(), m.end(), _key(algorithm, m.group())) for m in WORD.finditer(text)
+    ]
+    keys = [key for _, _, key in tokens]
+    marked = [False] * len(tokens)
+    for term in terms:
+        phrase = [_key(algorithm, word) for word in term.words]
+        size = len(phrase)
+        for start in range(len(keys) - size + 1):
+            if keys[start : start + size] == phrase:
+                marked[start : start + size] = [True] * size
+    return mark_safe("".join(_marked_pieces(text, tokens, marked)))
+
+
+def _marked_pieces(text: str, tokens: list, marked: list[bool]) -> Iterator[str]:
+    """Escaped text, one <mark> around each run of marked words (and the spaces
+    between them)."""
+    position = 0
+    index = 0
+    while index < len(tokens):
+        if not marked[index]:
+            index += 1
+            continue
+        start, end, _ = tokens[index]
+        while (
+            index + 1 < len(tokens)
+            and marked[index + 1]
+            and not text[end : tokens[index + 1][0]].strip()
+        ):
+            index += 1
+            end = tokens[index][1]
+        yield escape(text[position:start])
+        yield f"<mark>{escape(text[start:end])}</mark>"
+        position = end
+        index += 1
+    yield escape(text[position:])
+
+
+# ---------------------------------------------------------------------------------------
+# Keeping the index in sync
+# ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def deferred_sync(using: str = "default") -> Iterator[None]:
+    """Inside a transaction: the triggers leave the index alone.
+
+    For bulk writes, where re-reading an event's document after each of its rows
+    costs more than the writes. Before the block ends, index what was written with
+    reindex_events() and remove what was deleted with unindex_events(). The pause is a
+    row written in the caller's transaction, so no other connection sees it.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise TransactionManagementError(
+            "deferred_sync() must run inside transaction.atomic()."
+        )
+    token = uuid.uuid4().hex
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {PAUSED_TABLE} (token) VALUES (%s)", [token])
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        try:
+            with transaction.atomic(using=using), connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {PAUSED_TABLE} WHERE token = %s", [token])
+        except DatabaseError:
+            # A broken transaction is rolled back, and the pause with it.
+            if not failed:
+                raise
+
+
+def _ids_sql(events: QuerySet[Event], using: str) -> tuple[str, tuple] | None:
+    """SELECT of the events' ids, or None when the queryset can match nothing."""
+    query = events.order_by().values("pk").query
+    try:
+        return query.get_compiler(using=using).as_sql()
+    except EmptyResultSet:
+        return None
+
+
+def reindex_events(events: QuerySet[Event], *, using: str = "default") -> None:
+    """Write the index entries of these events afresh from their current rows."""
+    if (select := _ids_sql(events, using)) is None:
+        return
+    ids, params = select
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            for sql in sqlite_refresh_sql(ids):
+                cursor.execute(sql, params)
+        else:
+            cursor.execute(f"SELECT {SEARCH_TABLE}_refresh(ARRAY({ids}))", params)
+
+
+def unindex_events(events: QuerySet[Event], *, using: str = "default") -> None:
+    """Remove these events from the index (before deleting them in deferred_sync())."""
+    if (select := _ids_sql(events, using)) is None:
+        return
+    ids, params = select
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN ({ids})", params)
+
+
+def rebuild_index(*, using: str = "default") -> None:
+    """Index every event afresh."""
+    with transaction.atomic(using=using):
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {SEARCH_TABLE}")
+        reindex_events(Event.objects.using(using).all(), using=using)
+
+
+# SQLite triggers. Each re-reads the documents of the events a change touches:
+# {ids} is an SQL list of event ids (NULLs are ignored by IN).
+
+_SQLITE_DOCUMENT = f"""\
+DELETE FROM {SEARCH_TABLE} WHERE rowid IN ({{ids}});
+INSERT INTO {SEARCH_TABLE} (rowid, title, summary, testimony, sources)
+SELECT e.id, e.title, e.summary,
+  (SELECT group_concat(t.text, ' ') FROM casetracker_testimony AS t
+   WHERE t.event_id = e.id),
+  (SELECT group_concat(s.headline, ' ') FROM casetracker_citation AS c
+   INNER JOIN casetracker_source AS s ON s.id = c.source_id
+   WHERE c.event_id = e.id)
+FROM casetracker_event AS e WHERE e.id IN ({{ids}});"""
+
+_NOT_PAUSED = f"NOT EXISTS (SELECT 1 FROM {PAUSED_TABLE})"
+
+# name suffix -> (event and table, condition, event ids to refresh or None to delete)
+_SQLITE_TRIGGERS = {
+    "event_insert": ("INSERT ON casetracker_event", "", "NEW.id"),
+    "event_update": (
+        "UPDATE OF title, summary ON casetracker_event",
+        "(OLD.title IS NOT NEW.title OR OLD.summary IS NOT NEW.summary)",
+        "NEW.id",
+    ),
+    "event_delete": ("DELETE ON casetracker_event", "", None),
+    "testimony_insert": ("INSERT ON casetracker_testimony", "", "NEW.event_id"),
+    "testimony_update": (
+        "UPDATE OF text, event_id ON casetracker_testimony",
+        "(OLD.text IS NOT NEW.text OR OLD.event_id IS NOT NEW.event_id)",
+        "OLD.event_id, NEW.event_id",
+    ),
+    "testimony_delete": ("DELETE ON casetracker_testimony", "", "OLD.event_id"),
+    "citation_insert": ("INSERT ON casetracker_citation", "", "NEW.event_id"),
+    "citation_update": (
+        "UPDATE OF event_id, source_id ON casetracker_citation",
+        "(OLD.event_id IS NOT NEW.event_id OR OLD.source_id IS NOT NEW.source_id)",
+        "OLD.event_id, NEW.event_id",
+    ),
+    "citation_delete": ("DELETE ON casetracker_citation", "", "OLD.event_id"),
+    "source_update": (
+        "UPDATE OF headline ON casetracker_source",
+        "OLD.headline IS NOT NEW.headline",
+        "SELECT c.event_id FROM casetracker_citation AS c WHERE c.source_id = NEW.id",
+    ),
+}
+
+
+def sqlite_refresh_sql(ids: str) -> list[str]:
+    """The statements that rewrite the index entries of the events `ids` lists."""
+    return [sql.strip() for sql in _SQLITE_DOCUMENT.format(ids=ids).split(";") if sql]
+
+
+def sqlite_trigger_sql() -> dict[str, str]:
+    """Trigger name -> CREATE TRIGGER statement, as sqlite_master keeps it."""
+    triggers = {}
+    for suffix, (event, condition, ids) in _SQLITE_TRIGGERS.items():
+        name = f"{SEARCH_TABLE}_{suffix}"
+        when = " AND ".join(filter(None, [condition, _NOT_PAUSED]))
+        if ids is None:
+            body = f"DELETE FROM {SEARCH_TABLE} WHERE rowid = OLD.id;"
+        else:
+            body = "\n".join(f"{sql};" for sql in sqlite_refresh_sql(ids))
+        triggers[name] = (
+            f"CREATE TRIGGER {name} AFTER {event}\nWHEN {when}\nBEGIN\n{body}\nEND"
+        )
+    return triggers
+
+
+def _sqlite_installed_triggers(cursor) -> dict[str, str]:
+    cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name GLOB %s",
+        [f"{SEARCH_TABLE}_*"],
+    )
+    return dict(cursor.fetchall())
+
+
+def _sqlite_index_exists(cursor) -> bool:
+    cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [SEARCH_TABLE]
+    )
+    return cursor.fetchone() is not None
+
+
+def drop_sqlite_triggers(*, using: str = "default", **kwargs) -> None:
+    """Drop the SQLite sync triggers (pre_migrate, when this app has migrations to run).
+
+    The signal's `plan` (when given) says whether any migration of this app will run.
+    """
+    connection = connections[using]
+    plan = kwargs.get("plan")
+    if connection.vendor != "sqlite":
+        return
+    if plan is not None and not any(
+        migration.app_label == "casetracker" for migration, _ in plan
+    ):
+        return
+    with connection.cursor() as cursor:
+        for name in _sqlite_installed_triggers(cursor):
+            cursor.execute(f"DROP TRIGGER {name}")
+
+
+def sync_sqlite_triggers(*, using: str = "default", **kwargs) -> bool:
+    """Install the SQLite sync triggers if they are missing or differ, and then rebuild
+    the index (post_migrate). Returns whether it did. A no-op elsewhere, or before
+    migration 0006.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return False
+    expected = sqlite_trigger_sql()
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if not _sqlite_index_exists(cursor):
+            return False
+        installed = _sqlite_installed_triggers(cursor)
+        if installed == expected:
+            return False
+        for name in installed:
+            cursor.execute(f"DROP TRIGGER {name}")
+        for sql in expected.values():
+            cursor.execute(sql)
+        rebuild_index(using=using)
+    return True

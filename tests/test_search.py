@@ -1,0 +1,531 @@
+"""Full-text search of events (casetracker.search) on SQLite FTS5 and PostgreSQL: what
+is indexed, how the index follows edits, stemming, phrases, ranking, hostile queries,
+and safe highlighting. Run on both databases (DATABASE_URL selects PostgreSQL)."""
+
+import io
+from collections import Counter
+
+import pytest
+from django.apps import apps as global_apps
+from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
+from django.db import connection, migrations, transaction
+from django.db.transaction import TransactionManagementError
+from django.template import engines
+from django.template.loader import render_to_string
+
+from casetracker import search
+from casetracker.models import Case, Citation, Event, Testimony
+from tests.factories import (
+    CaseFactory,
+    CitationFactory,
+    EventFactory,
+    SourceFactory,
+    TestimonyFactory,
+)
+
+
+@pytest.fixture
+def case(db):
+    case = CaseFactory()
+    # Unrelated events, so that no searched word is in most documents (BM25 gives
+    # such a word almost no weight, which would blur the ranking tests).
+    for index in range(6):
+        EventFactory(
+            case=case, title=f"Scheduling order {index}", summary="Dates were set."
+        )
+    return case
+
+
+def found(case, q: str) -> list[str]:
+    """Titles of the case's events matching `q`, best first, as the timeline orders."""
+    events = search.filter_events(Event.objects.filter(case=case), q)
+    return list(
+        events.order_by("-search_rank", "date", "date_rank", "id").values_list(
+            "title", flat=True
+        )
+    )
+
+
+def event(case, title: str, summary: str = "Nothing more.") -> Event:
+    return EventFactory(case=case, title=title, summary=summary)
+
+
+def cite(target: Event, headline: str) -> Citation:
+    return CitationFactory(
+        event=target, source=SourceFactory(case=target.case, headline=headline)
+    )
+
+
+def add_testimony(target: Event | None, text: str, case=None) -> Testimony:
+    return TestimonyFactory(case=case or target.case, event=target, text=text)
+
+
+# What is indexed
+
+
+def test_finds_words_in_title_summary_testimony_and_cited_headlines(case):
+    """Each part of an event's document is searched."""
+    event(case, "Arbitration begins")
+    event(case, "Hearing", summary="The arbitration clause was discussed.")
+    add_testimony(event(case, "Witness day"), "We never agreed to arbitration.")
+    cite(event(case, "Press day"), "Arbitration looms, reporters say")
+    event(case, "Unrelated hearing")
+
+    assert sorted(found(case, "arbitration")) == [
+        "Arbitration begins",
+        "Hearing",
+        "Press day",
+        "Witness day",
+    ]
+
+
+def test_every_word_must_match_somewhere_in_the_event(case):
+    """Words are ANDed, across fields: one in the title, one in a testimony excerpt."""
+    both = event(case, "Merger announced")
+    add_testimony(both, "The valuation was inflated.")
+    event(case, "Merger delayed")
+
+    assert found(case, "merger valuation") == ["Merger announced"]
+
+
+def test_search_is_limited_to_the_given_events(case):
+    """Another case's matching events stay out."""
+    event(case, "Injunction sought")
+    event(CaseFactory(), "Injunction granted")
+
+    assert found(case, "injunction") == ["Injunction sought"]
+
+
+def test_case_and_accents_are_ignored(case):
+    """Searching is case- and accent-insensitive both ways."""
+    event(case, "Meeting at the CAFÉ")
+    event(case, "Naive cafe owner testifies")
+
+    assert sorted(found(case, "cafe")) == [
+        "Meeting at the CAFÉ",
+        "Naive cafe owner testifies",
+    ]
+    assert found(case, "naïve") == ["Naive cafe owner testifies"]
+
+
+# Keeping in sync
+
+
+def test_editing_an_event_reindexes_it(case):
+    """A changed title or summary is searched under its new words only."""
+    changed = event(case, "Deposition scheduled")
+    changed.title = "Subpoena issued"
+    changed.save()
+
+    assert found(case, "deposition") == []
+    assert found(case, "subpoena") == ["Subpoena issued"]
+
+    Event.objects.filter(pk=changed.pk).update(summary="Quashed on appeal.")
+    assert found(case, "quashed") == ["Subpoena issued"]
+
+
+def test_a_deleted_event_is_no_longer_found(case):
+    doomed = event(case, "Sanctions motion")
+    cite(doomed, "Sanctions sought")
+    doomed.delete()
+
+    assert found(case, "sanctions") == []
+
+
+def test_testimony_moved_to_another_event_moves_in_the_index(case):
+    """Moving an excerpt reindexes both the event it left and the one it joined."""
+    first, second = event(case, "Day one"), event(case, "Day two")
+    excerpt = add_testimony(first, "The whistleblower called me.")
+
+    assert found(case, "whistleblower") == ["Day one"]
+    excerpt.event = second
+    excerpt.save()
+    assert found(case, "whistleblower") == ["Day two"]
+
+    excerpt.text = "Nobody called."
+    excerpt.save()
+    assert found(case, "whistleblower") == []
+
+    excerpt.event = None
+    excerpt.save()
+    assert found(case, "nobody") == []
+
+
+def test_deleted_testimony_leaves_the_index(case):
+    excerpt = add_testimony(event(case, "Day one"), "The whistleblower called me.")
+    excerpt.delete()
+
+    assert found(case, "whistleblower") == []
+
+
+def test_removed_citation_takes_its_headline_out_of_the_event(case):
+    reported = event(case, "Press day")
+    citation = cite(reported, "Antitrust probe widens")
+    cite(reported, "Other news")
+
+    assert found(case, "antitrust") == ["Press day"]
+    citation.delete()
+    assert found(case, "antitrust") == []
+    assert found(case, "news") == ["Press day"]
+
+
+def test_citation_moved_to_another_event_moves_its_headline(case):
+    first, second = event(case, "First"), event(case, "Second")
+    citation = cite(first, "Antitrust probe widens")
+    citation.event = second
+    citation.save()
+
+    assert found(case, "antitrust") == ["Second"]
+
+
+def test_edited_source_headline_reindexes_every_citing_event(case):
+    source = SourceFactory(case=case, headline="Antitrust probe widens")
+    for title in ("First", "Second"):
+        CitationFactory(event=event(case, title), source=source)
+
+    source.headline = "Regulators close inquiry"
+    source.save()
+
+    assert found(case, "antitrust") == []
+    assert sorted(found(case, "regulators")) == ["First", "Second"]
+
+
+def test_deferred_sync_leaves_indexing_to_the_caller(case):
+    """Bulk writers pause the triggers in their transaction and reindex at the end."""
+    with transaction.atomic(), search.deferred_sync():
+        written = event(case, "Bulk written")
+        add_testimony(written, "Written in bulk with a whistleblower.")
+        assert found(case, "bulk") == []
+        search.reindex_events(Event.objects.filter(pk=written.pk))
+
+    assert found(case, "whistleblower") == ["Bulk written"]
+    # The pause ended with the block: later writes are indexed again.
+    event(case, "Afterwards bulk")
+    assert sorted(found(case, "bulk")) == ["Afterwards bulk", "Bulk written"]
+
+    with transaction.atomic(), search.deferred_sync():
+        search.unindex_events(Event.objects.filter(pk=written.pk))
+        Testimony.objects.filter(event=written).delete()
+        written.delete()
+    assert found(case, "bulk") == ["Afterwards bulk"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deferred_sync_needs_a_transaction():
+    with pytest.raises(TransactionManagementError), search.deferred_sync():
+        pass
+
+
+def test_rebuild_index_matches_the_triggers(case):
+    """A full rebuild writes the same documents the triggers keep."""
+    add_testimony(event(case, "Day one"), "The whistleblower called me.")
+    cite(event(case, "Press day"), "Antitrust probe widens")
+    before = {q: found(case, q) for q in ("whistleblower", "antitrust", "order")}
+
+    search.rebuild_index()
+
+    assert {q: found(case, q) for q in before} == before
+
+
+# Language
+
+
+def test_stemming_matches_other_forms_of_a_word(case):
+    """Words are compared by stem: ruling, rulings and ruled are one word."""
+    event(case, "Court issues ruling")
+    event(case, "Two rulings on discovery")
+    event(case, "Judge ruled from the bench")
+
+    assert sorted(found(case, "rulings")) == [
+        "Court issues ruling",
+        "Judge ruled from the bench",
+        "Two rulings on discovery",
+    ]
+    assert found(case, "discoveries") == ["Two rulings on discovery"]
+
+
+def test_quoted_phrase_needs_its_words_together_and_in_order(case):
+    event(case, "Alleged breach of contract")
+    event(case, "Breach of the old contract")
+    event(case, "Contract of breach")
+
+    assert found(case, '"breach of contract"') == ["Alleged breach of contract"]
+    assert sorted(found(case, "breach contract")) == [
+        "Alleged breach of contract",
+        "Breach of the old contract",
+        "Contract of breach",
+    ]
+    # Smart quotes, as phones type them, quote too.
+    assert found(case, "“breach of contract”") == ["Alleged breach of contract"]
+
+
+def test_stop_words_alone_match_nothing_and_a_blank_query_everything(case):
+    event(case, "The order of the court")
+
+    assert found(case, "the of") == []
+    assert len(found(case, "   ")) == Event.objects.filter(case=case).count()
+
+
+# Ranking
+
+
+def test_a_title_hit_ranks_above_a_summary_hit(case):
+    event(case, "Hearing held", summary="Counsel argued about the injunction today.")
+    event(case, "Injunction granted", summary="Counsel argued about it at length.")
+
+    assert found(case, "injunction") == ["Injunction granted", "Hearing held"]
+
+
+def test_more_hits_rank_higher(case):
+    event(case, "Once", summary="Escrow was mentioned with many other words here.")
+    event(case, "Thrice", summary="Escrow escrow escrow, then other words here.")
+
+    assert found(case, "escrow") == ["Thrice", "Once"]
+
+
+def test_rank_is_higher_for_better_matches_on_both_databases(case):
+    event(case, "Injunction granted", summary="Injunction injunction.")
+    event(case, "Hearing", summary="An injunction among many words of a summary.")
+    ranks = dict(
+        search.filter_events(Event.objects.filter(case=case), "injunction").values_list(
+            "title", "search_rank"
+        )
+    )
+
+    assert ranks["Injunction granted"] > ranks["Hearing"] > 0
+
+
+# Hostile input
+
+HOSTILE_QUERIES = [
+    '"',
+    '"""',
+    'breach"',
+    '"breach',
+    "*",
+    "breach*",
+    "title:breach",
+    "{title summary}: breach",
+    "(breach OR contract)",
+    "NEAR(breach contract, 2)",
+    "breach NOT contract",
+    "AND OR NOT",
+    "-breach",
+    "^breach",
+    "breach + contract",
+    "'; DROP TABLE casetracker_event; --",
+    "%_\\",
+    "a" * 10_000,
+    "breach " * 5_000,
+    "x" * 101,
+    "契約違反 判決",
+    "нарушение договора",
+    "خرق العقد",
+    "🙂 ⚖️",
+    "nul\x00byte",
+    "<script>alert(1)</script>",
+    "!@#$%^&*()",
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE_QUERIES)
+def test_hostile_queries_never_fail(case, q):
+    event(case, "Alleged breach of contract")
+
+    assert isinstance(found(case, q), list)
+
+
+def test_syntax_characters_are_separators(case):
+    """What would be FTS syntax is read as plain words."""
+    event(case, "Alleged breach of contract")
+
+    for q in (
+        "breach*",
+        "alleged:breach",
+        "(breach)^",
+        "-breach",
+        "{breach} +contract",
+    ):
+        assert found(case, q) == ["Alleged breach of contract"], q
+    # An operator is a word like any other, and must be found too.
+    assert found(case, "breach NEAR contract") == []
+    assert found(case, "breach OR zebra") == []
+
+
+def test_non_latin_words_are_found(case):
+    event(case, "Договор расторгнут")
+
+    assert found(case, "договор") == ["Договор расторгнут"]
+
+
+def test_query_parsing_bounds_terms():
+    terms = search.parse_query(" ".join(f"word{n}" for n in range(30)))
+
+    assert len(terms) == search.MAX_TERMS
+    assert search.parse_query('a "b c" "d') == [
+        search.Term(("b", "c")),
+        search.Term(("d",)),
+    ]
+    assert search.parse_query("Ruling ruling RULING") == [search.Term(("Ruling",))]
+
+
+# Highlighting
+
+
+def test_highlight_marks_stems_and_escapes():
+    html = search.highlight("Rulings & orders: the judge ruled.", "ruling")
+
+    assert html == ("<mark>Rulings</mark> &amp; orders: the judge <mark>ruled</mark>.")
+
+
+def test_highlight_marks_a_phrase_only_where_it_stands():
+    html = search.highlight(
+        "A breach of contract, said the breach expert.", '"breach of contract"'
+    )
+
+    assert html == "A <mark>breach of contract</mark>, said the breach expert."
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "<script>alert(1)</script> script",
+        '" onmouseover="alert(1)',
+        "ruling' onerror='alert(1)",
+        "<mark>ruling</mark>",
+    ],
+)
+def test_highlight_is_safe_for_any_text_and_query(q):
+    text = '<script>alert("x")</script> ruling <img src=x onerror="alert(1)"> & co'
+
+    html = search.highlight(text, q)
+
+    assert "<script" not in html
+    assert "<img" not in html
+    assert 'onerror="' not in html
+    assert html.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+    assert "&lt;" in html
+    # Unmarked, the text reads as it was.
+    assert (
+        html.replace("<mark>", "").replace("</mark>", "")
+        == search.highlight(text, "").__str__()
+    )
+
+
+def test_highlight_without_query_only_escapes():
+    assert search.highlight("<b>Ruling</b>", "") == "&lt;b&gt;Ruling&lt;/b&gt;"
+    assert search.highlight("<b>Ruling</b>", '"*"') == "&lt;b&gt;Ruling&lt;/b&gt;"
+
+
+def test_highlight_filter():
+    template = engines["django"].from_string(
+        "{% load search %}{{ text|highlight:search_query }}"
+    )
+
+    assert template.render({"text": "<i>Ruling</i>", "search_query": ""}) == (
+        "&lt;i&gt;Ruling&lt;/i&gt;"
+    )
+    assert template.render({"text": "<i>Ruling</i>", "search_query": "rule"}) == (
+        "&lt;i&gt;<mark>Ruling</mark>&lt;/i&gt;"
+    )
+
+
+def test_timeline_event_marks_title_and_summary_when_searching(db):
+    shown = EventFactory(title="Court issues <ruling>", summary="A ruled matter.")
+
+    searching = render_to_string(
+        "components/timeline_event.html", {"event": shown, "search_query": "ruling"}
+    )
+    browsing = render_to_string("components/timeline_event.html", {"event": shown})
+
+    assert "Court issues &lt;<mark>ruling</mark>&gt;</a>" in searching
+    assert "A <mark>ruled</mark> matter." in searching
+    assert "<mark>" not in browsing
+    assert "Court issues &lt;ruling&gt;</a>" in browsing
+
+
+# The index's own schema
+
+
+def test_sync_triggers_are_installed(db):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                " AND name GLOB 'casetracker_event_search_*'"
+            )
+            assert dict(cursor.fetchall()) == search.sqlite_trigger_sql()
+        else:
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger"
+                " WHERE tgname LIKE 'casetracker_event_search%' AND NOT tgisinternal"
+            )
+            assert {name for (name,) in cursor.fetchall()} == {
+                f"casetracker_event_search_{name}"
+                for name in ("event", "testimony", "citation", "source", "truncate")
+            }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_triggers_survive_a_table_rebuild():
+    """A migration of this app that rebuilds an indexed table on SQLite (as AlterField
+    does) runs between the pre_migrate and post_migrate signals, as under `migrate`;
+    the triggers come back and changes made meanwhile are indexed."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL alters tables in place; its triggers stay.")
+    case = CaseFactory()
+    changed = event(case, "Deposition scheduled")
+    plan = [(migrations.Migration("9999_rebuild", "casetracker"), False)]
+    signals = {"verbosity": 0, "interactive": False, "db": "default", "plan": plan}
+
+    emit_pre_migrate_signal(**signals, apps=global_apps)
+    with connection.schema_editor() as editor:
+        editor._remake_table(Event)
+    Event.objects.filter(pk=changed.pk).update(title="Subpoena issued")
+    assert found(case, "subpoena") == []
+    emit_post_migrate_signal(**signals, apps=global_apps)
+
+    assert found(case, "subpoena") == ["Subpoena issued"]
+    assert search.sync_sqlite_triggers() is False  # already in place
+
+
+def test_search_results_nest_and_count(case):
+    """The search queryset works as a subquery and counts without ranking."""
+    event(case, "Injunction granted")
+    matches = search.filter_events(Event.objects.filter(case=case), "injunction")
+
+    assert matches.count() == 1
+    assert Event.objects.filter(pk__in=matches.values("pk")).count() == 1
+
+
+def test_synthetic_case_is_indexed_as_python_reads_it(db):
+    """The generator's bulk indexing finds exactly the events whose text holds a word
+    (stemmed in Python the way highlight() stems), for common and rare words."""
+    call_command("generate_synthetic_case", "fts", events=300, stdout=io.StringIO())
+    case = Case.objects.get(slug="fts")
+    algorithm = search.STEMMER_FOR_VENDOR[connection.vendor]
+    texts = {event.pk: [event.title, event.summary] for event in case.events.all()}
+    for excerpt in Testimony.objects.filter(case=case, event__isnull=False):
+        texts[excerpt.event_id].append(excerpt.text)
+    for citation in Citation.objects.filter(event__case=case).select_related("source"):
+        texts[citation.event_id].append(citation.source.headline)
+    words = {
+        pk: {word.lower() for text in parts for word in search.WORD.findall(text)}
+        for pk, parts in texts.items()
+    }
+    events_with = Counter(word for found in words.values() for word in found)
+    rare = sorted(word for word, n in events_with.items() if n == 1)[:5]
+    common = [word for word, _ in events_with.most_common(40)]
+    common = [word for word in common if word not in search.STOP_WORDS][:5]
+    assert len(rare) == 5
+
+    for word in ["rulings", "testified", *common, *rare]:
+        key = search._key(algorithm, word)
+        expected = {
+            pk
+            for pk, found in words.items()
+            if any(search._key(algorithm, other) == key for other in found)
+        }
+        matched = search.filter_events(Event.objects.filter(case=case), word)
+        assert set(matched.values_list("pk", flat=True)) == expected, word
