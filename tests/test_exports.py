@@ -13,10 +13,12 @@ import icalendar
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 
 from casetracker import exports
 from casetracker.db import QueryCounter
+from casetracker.management.commands import bench
 from casetracker.models import Case, Citation, Event, Party
 from tests.factories import (
     CaseFactory,
@@ -24,6 +26,7 @@ from tests.factories import (
     CitationFactory,
     ClaimFactory,
     EventFactory,
+    PartyFactory,
     SourceFactory,
     TestimonyFactory,
 )
@@ -220,6 +223,147 @@ def test_formula_payloads_come_out_inert(client, payload):
     )
 
 
+AWKWARD_TEXT = [
+    "",
+    "plain words",
+    "a comma, inside",
+    'a "quoted" word',
+    '"a quote first',
+    "line one\nline two",
+    "carriage\rreturn",
+    "windows\r\nline",
+    "tab\tinside",
+    "'an apostrophe first",
+    " spaces around ",
+    "ünïcödé — “curly” ‘quotes’ 漢字",
+    "=1,2",
+    '-"minus" and quote',
+    *FORMULAS,
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", AWKWARD_TEXT)
+def test_every_cell_is_what_csv_writer_writes(client, text):
+    """The export writes its lines itself: csv.writer must write the very same bytes."""
+    case = CaseFactory(slug="awkward")
+    event = EventFactory(
+        case=case,
+        slug="-lead" if text.startswith("-") else "plain",
+        title=text,
+        summary=text,
+        date_note=text,
+        confidence_note=text,
+    )
+    event.parties.add(CasePartyFactory(case=case, party__name=text).party)
+    event.claims.add(ClaimFactory(case=case, title=text))
+    Citation.objects.create(event=event, source=SourceFactory(case=case, url=text))
+
+    body = b"".join(client.get(csv_url(case)).streaming_content).decode("utf-8")
+    rows = list(csv.reader(io.StringIO(body, newline="")))
+
+    assert body == "".join(exports.csv_lines(rows))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    for column in (
+        "title",
+        "summary",
+        "date_note",
+        "confidence_note",
+        "parties",
+        "claims",
+        "source_urls",
+    ):
+        assert row[column] == exports.neutralise(text)
+    assert row["id"] == exports.neutralise(event.slug)
+    assert row["permalink"] == "http://testserver" + event.get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_source_urls_follow_the_source_keys_once_each(client):
+    case = CaseFactory(slug="cited")
+    event = EventFactory(case=case)
+    second = SourceFactory(case=case, key="S2", url="https://b.example.org/")
+    first = SourceFactory(
+        case=case, key="S1", url="https://a.example.org/", kind="court_filing"
+    )
+    mirror = SourceFactory(case=case, key="S3", url="https://a.example.org/")
+    blank = SourceFactory(case=case, key="S0", url="", kind="blog")
+    for source in (second, first, mirror, blank, second):
+        Citation.objects.create(event=event, source=source)
+
+    row = read_csv(client.get(csv_url(case)))[0]
+
+    assert row["source_urls"] == "https://a.example.org/ | https://b.example.org/"
+    assert (row["source_count"], row["coverage_count"]) == ("5", "4")
+
+
+@pytest.mark.django_db
+def test_blocks_read_new_parties_and_keep_every_case_permalink(monkeypatch):
+    """Parties first met in a later block still sort by name; several cases mix."""
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
+    first, second = CaseFactory(slug="first"), CaseFactory(slug="second")
+    zed, amy = (
+        PartyFactory(name="Zed", slug="zed"),
+        PartyFactory(name="Amy", slug="amy"),
+    )
+    bob, bob_too = PartyFactory(name="Bob", slug="bob-2"), PartyFactory(name="Bob")
+    late, early = ClaimFactory(case=first), ClaimFactory(case=first)
+    events = [
+        EventFactory(case=first, slug="a", date=dt.date(2020, 1, 1)),
+        EventFactory(case=second, slug="b", date=dt.date(2020, 1, 2)),
+        EventFactory(case=first, slug="c", date=dt.date(2020, 1, 3)),
+        EventFactory(case=second, slug="d", date=dt.date(2020, 1, 4)),
+        EventFactory(case=first, slug="e", date=dt.date(2020, 1, 5)),
+    ]
+    events[0].parties.add(zed)
+    events[2].parties.add(amy, zed)
+    events[4].parties.add(zed, bob_too, bob, amy)
+    events[4].claims.add(early, late)
+
+    text = "".join(
+        exports.timeline_csv(
+            Event.objects.filter(case__in=[first, second]).chronological(),
+            base_url="https://cases.example.org",
+        )
+    )
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+
+    assert [row["parties"] for row in rows] == [
+        "Zed",
+        "",
+        "Amy | Zed",
+        "",
+        "Amy | Bob | Bob | Zed",
+    ]
+    assert rows[4]["party_ids"] == f"amy | bob-2 | {bob_too.slug} | zed"
+    assert rows[4]["claim_ids"] == f"{late.slug} | {early.slug}"
+    assert [row["permalink"] for row in rows] == [
+        f"https://cases.example.org/cases/{event.case.slug}/events/{event.slug}/"
+        for event in events
+    ]
+
+
+def test_the_bench_compares_the_site_with_the_same_rows(busy_case):
+    """manage.py bench times the database writing "the same rows": check that they are."""
+    event = EventFactory(case=busy_case, title="=1+1, said the clerk", date_note="c.")
+    event.parties.add(CasePartyFactory(case=busy_case, party__name="@Co, Ltd").party)
+    source = SourceFactory(case=busy_case, url="https://a.example.org/?q=1,2")
+    for cited in (source, source, SourceFactory(case=busy_case, url="")):
+        Citation.objects.create(event=event, source=cited)
+    same_rows = (
+        bench.sqlite_same_rows
+        if connection.vendor == "sqlite"
+        else bench.postgresql_same_rows
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(same_rows(busy_case.pk, *exports.permalink_parts("")))
+        database = [["" if v is None else str(v) for v in row] for row in cursor]
+    site = list(exports.timeline_rows(Event.objects.filter(case=busy_case)))
+
+    assert database == site[1:]
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -338,22 +482,21 @@ def test_large_export_streams_in_flat_memory_with_bounded_queries():
         batch_size=5000,
     )
 
-    lines = exports.csv_lines(
-        exports.timeline_rows(Event.objects.filter(case=case).order_by("id"))
-    )
-    count = 0
+    # The header, then one string per block of rows (no summary holds a line break).
+    blocks = exports.timeline_csv(Event.objects.filter(case=case).order_by("id"))
+    count, early_peak = 0, None
     with QueryCounter() as counter:
         # Most rows untraced (tracing slows Python down), then the last fifth traced:
         # anything kept per row would show as growth between the two readings.
-        for _ in lines:
-            count += 1
-            if count == total * 4 // 5:
+        for block in blocks:
+            count += block.count("\r\n")
+            if count >= total * 4 // 5:
                 break
         tracemalloc.start()
         try:
-            for _ in lines:
-                count += 1
-                if count == total * 4 // 5 + total // 20:
+            for block in blocks:
+                count += block.count("\r\n")
+                if early_peak is None and count >= total * 4 // 5 + total // 20:
                     early_peak = tracemalloc.get_traced_memory()[1]
             final_peak = tracemalloc.get_traced_memory()[1]
         finally:
@@ -361,7 +504,8 @@ def test_large_export_streams_in_flat_memory_with_bounded_queries():
 
     assert count == total + 1  # with the header
     chunks = math.ceil(total / exports.CHUNK_SIZE)
-    assert counter.count <= 1 + 4 * chunks
+    # The rows, one citation query per block, parties and claims when first seen.
+    assert counter.count <= 1 + chunks + 2
     print(
         f"\nexport of {total} rows: traced peak {early_peak / 2**20:.1f} MiB 10,000 rows "
         f"into the traced part, {final_peak / 2**20:.1f} MiB at the end; {counter.count} queries"
@@ -394,7 +538,6 @@ def test_timelinejs_json_uses_only_timelinejs_fields_and_honours_precision(clien
         end_date=dt.date(2018, 1, 1),
         end_precision="year",
     )
-    EventFactory(case=case, slug="undated", date=None)
 
     data = json.loads(
         client.get(reverse("case_timeline_json", kwargs={"case": "tjs"})).text

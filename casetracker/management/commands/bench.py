@@ -12,6 +12,7 @@ import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,15 +21,27 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.test import Client
 from django.test.utils import override_settings
-from django.urls import reverse
+from django.urls import include, path, reverse
 
 from ... import exports, selectors
 from ...db import QueryCounter
+from ...keyset import Cursor
 from ...models import Case, Claim, Event, Party
 
 PLAIN_STATIC = "django.contrib.staticfiles.storage.StaticFilesStorage"
+
+
+def floor_view(request: HttpRequest) -> HttpResponse:
+    """The framework floor: the site's base template, no query."""
+    return render(request, "base.html", {})
+
+
+# While benchmarking, the site's URLs plus the floor view.
+urlpatterns = [path("bench-floor/", floor_view), path("", include("casetracker.urls"))]
 
 
 class Command(BaseCommand):
@@ -50,9 +63,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-csv", action="store_true", help="Leave out the CSV export."
         )
+        parser.add_argument(
+            "--skip-pages",
+            action="store_true",
+            help="Time only the CSV export; with --json, replace only its figures.",
+        )
+        parser.add_argument(
+            "--import-export-rows",
+            type=int,
+            default=20_000,
+            help="Events in the django-import-export sample (0 leaves it out).",
+        )
 
     def handle(self, *args, **options) -> None:
         self.runs = options["runs"]
+        self.import_export_rows = options["import_export_rows"]
+        if options["skip_pages"]:
+            self.csv_only(options)
+            return
         big = self.ensure_case("bench-big", options["events"])
         small = self.ensure_case("bench-small", options["small"])
         results = {
@@ -65,9 +93,17 @@ class Command(BaseCommand):
         # As in production (DEBUG off), but with plain static storage: no collectstatic.
         plain = {**settings.STORAGES, "staticfiles": {"BACKEND": PLAIN_STATIC}}
         with override_settings(
-            DEBUG=False, ALLOWED_HOSTS=["testserver"], STORAGES=plain
+            DEBUG=False,
+            ALLOWED_HOSTS=["testserver"],
+            STORAGES=plain,
+            ROOT_URLCONF=__name__,
         ):
             client = Client()
+            floor, _, _ = self.time_request(client, "/bench-floor/", {})
+            results["floor_ms"] = round(floor * 1000, 2)
+            self.stdout.write(
+                f"{'floor: base template, no query':<34} {floor * 1000:>8.1f} ms"
+            )
             for name, url_of in self.page_cases():
                 row = {"page": name}
                 for label, case in (("small", small), ("big", big)):
@@ -81,11 +117,12 @@ class Command(BaseCommand):
                 row["ratio"] = round(
                     row["big"]["ms"] / max(row["small"]["ms"], 0.01), 2
                 )
+                row["big_vs_floor"] = round(row["big"]["ms"] / results["floor_ms"], 1)
                 results["pages"].append(row)
                 self.stdout.write(
                     f"{name:<34} small {row['small']['ms']:>8.1f} ms {row['small']['queries']:>3} q"
                     f"   big {row['big']['ms']:>8.1f} ms {row['big']['queries']:>3} q"
-                    f"   x{row['ratio']}"
+                    f"   x{row['ratio']} (floor x{row['big_vs_floor']})"
                 )
         if not options["skip_csv"]:
             results["csv"] = self.csv_figures(big)
@@ -131,8 +168,10 @@ class Command(BaseCommand):
             return f"?claim={Claim.objects.filter(case=case, events__isnull=False).first().slug}"
 
         def deep(case):
-            pages = max(1, case.events.count() // 25)
-            return f"?page={min(1000, pages)}"
+            # Where page 1,000 starts, reached by following "load more" (a cursor).
+            position = min(999 * 25, case.events.count() - 25)
+            event = Event.objects.filter(case=case).chronological()[position - 1]
+            return f"?after={Cursor.of(event)}"
 
         def event_url(case):
             return (
@@ -149,7 +188,12 @@ class Command(BaseCommand):
             ("timeline, by claim", lambda c: timeline(c, claim(c))),
             ("timeline, by kind", lambda c: timeline(c, "?kind=ruling")),
             ("timeline, by date range", lambda c: timeline(c, "?from=2019&to=2020-06")),
-            ("timeline, by text", lambda c: timeline(c, "?q=ruling")),
+            ("timeline, text, common word", lambda c: timeline(c, "?q=court")),
+            ("timeline, text, rarer word", lambda c: timeline(c, "?q=maipran")),
+            (
+                "timeline, text, phrase",
+                lambda c: timeline(c, '?q="board+minutes"'),
+            ),
             (
                 "timeline, all filters",
                 lambda c: timeline(
@@ -198,85 +242,240 @@ class Command(BaseCommand):
 
     # CSV ---------------------------------------------------------------------------------
 
-    def csv_figures(self, case: Case) -> list[dict]:
-        figures = []
+    def csv_only(self, options) -> None:
+        """--skip-pages: time only the CSV; with --json, replace just its figures."""
+        big = self.ensure_case("bench-big", options["events"])
+        figures = self.csv_figures(big)
+        target = options["json"]
+        if target:
+            results = (
+                json.loads(target.read_text(encoding="utf-8"))
+                if target.exists()
+                else {"machine": self.machine(), "database": connection.vendor}
+            )
+            results["csv"] = figures
+            target.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+            self.stdout.write(f"CSV figures written to {target}")
+
+    def csv_figures(self, case: Case) -> dict:
+        """The site's CSV against the database's own CSV writer and django-import-export.
+
+        The whole case is written `min(runs, 3)` times, each followed by the shell's two
+        queries; each figure is the median, each ratio the median of the run-by-run
+        ratios: these machines are noisy. On SQLite the CPU time of the processes timed
+        (steadier when other work shares the machine) is reported too; on PostgreSQL the
+        server does the querying in processes of its own, which that time leaves out.
+        """
+        runs = max(1, min(self.runs, 3))
+        with_cpu = connection.vendor == "sqlite"
+        rows = case.events.count()
         whole = selectors.timeline_event_list(case=case)
+        shells = self.shell_commands(case)
+        site = "site CSV, whole case"
+        timings = {site: [], **{name: [] for name in shells}}
+        peaks = []
+        for _ in range(runs):
+            wall, cpu, peak = self.time_site_csv(whole)
+            timings[site].append((wall, cpu))
+            peaks.append(peak)
+            for name, command in shells.items():
+                timings[name].append(self.time_command(command))
+
+        def figure(name: str, count: int, wall: float, cpu: float, **extra) -> dict:
+            result = {
+                "export": name,
+                "rows": count,
+                "seconds": round(wall, 2),
+                "rows_per_second": round(count / wall),
+            }
+            if with_cpu:
+                result["cpu_rows_per_second"] = round(count / cpu)
+            return {**result, **extra}
+
+        def report(result: dict, note: str = "") -> None:
+            cpu = result.get("cpu_rows_per_second")
+            self.stdout.write(
+                f"{result['export']:<48} {result['rows']:>9,} rows"
+                f" {result['rows_per_second']:>9,} rows/s"
+                + (f" (cpu {cpu:,})" if cpu else "")
+                + note
+            )
+
+        def median_figure(name: str, **extra) -> dict:
+            wall = statistics.median(w for w, _ in timings[name])
+            cpu = statistics.median(c for _, c in timings[name])
+            return figure(name, rows, wall, cpu, **extra)
+
+        figures = {"runs": runs, "exports": [], "ratios": {}}
+        whole_case = median_figure(site, peak_rss_growth_mb=max(peaks))
+        figures["exports"].append(whole_case)
+        report(whole_case, f"  peak RSS +{whole_case['peak_rss_growth_mb']} MiB")
+
         party = self.busiest_party(case)
         sliced = selectors.timeline_event_list(
             case=case, parties=[party], kinds=["ruling", "filing"]
         )
-        for name, events in (
-            ("CSV, whole case", whole),
-            ("CSV, filtered slice", sliced),
-        ):
-            rows, seconds, peak_mb = self.time_csv(events)
-            figures.append(
-                {
-                    "export": name,
-                    "rows": rows,
-                    "seconds": round(seconds, 2),
-                    "rows_per_second": round(rows / seconds),
-                    "peak_rss_growth_mb": peak_mb,
-                }
+        wall, cpu, peak = self.time_site_csv(sliced)
+        slice_figure = figure(
+            "site CSV, filtered slice (one party, two kinds)",
+            sliced.count(),
+            wall,
+            cpu,
+            peak_rss_growth_mb=peak,
+        )
+        figures["exports"].append(slice_figure)
+        report(slice_figure)
+
+        for name in shells:
+            shell = median_figure(name)
+            figures["exports"].append(shell)
+            # The site's rate over this one's, run by run: this one's time over the site's.
+            pairs = list(zip(timings[site], timings[name], strict=True))
+            ratio = {"wall": round(statistics.median(o[0] / s[0] for s, o in pairs), 2)}
+            if with_cpu:
+                ratio["cpu"] = round(
+                    statistics.median(o[1] / s[1] for s, o in pairs), 2
+                )
+            figures["ratios"][f"site / {name}"] = ratio
+            report(
+                shell,
+                f"  site/this x{ratio['wall']}"
+                + (f" (cpu x{ratio['cpu']})" if with_cpu else ""),
             )
-            self.stdout.write(
-                f"{name:<34} {rows:>9} rows {rows / seconds:>10,.0f} rows/s  peak +{peak_mb} MiB"
-            )
-        shell = self.shell_export(case)
-        if shell:
-            figures.append(shell)
-            ratio = figures[0]["rows_per_second"] / shell["rows_per_second"]
-            self.stdout.write(
-                f"{shell['export']:<34} {shell['rows']:>9} rows {shell['rows_per_second']:>10,.0f} rows/s"
-                f"  (the site reaches {ratio:.0%} of it)"
+
+        sample = self.import_export_sample(case, self.import_export_rows)
+        if sample:
+            figures["exports"].append(sample)
+            ratio = round(whole_case["rows_per_second"] / sample["rows_per_second"], 1)
+            figures["ratios"]["site / django-import-export"] = {"wall": ratio}
+            report(
+                sample,
+                f"  peak RSS +{sample['peak_rss_growth_mb']} MiB  site/this x{ratio}"
+                f"  (a sample: the first {sample['rows']:,} events only)",
             )
         return figures
 
     @staticmethod
-    def time_csv(events) -> tuple[int, float, float]:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
-        rows = sum(1 for _ in exports.csv_lines(exports.timeline_rows(events))) - 1
-        seconds = time.perf_counter() - start
-        growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-        return rows, seconds, round(growth / 1024, 1)
+    def time_site_csv(events) -> tuple[float, float, float]:
+        """Seconds (wall, CPU) to produce the response bytes, and the peak RSS growth.
 
-    def shell_export(self, case: Case) -> dict | None:
-        """The same rows written by the database's own CSV writer: the physical limit."""
-        sql = (
-            "SELECT e.slug, e.date, e.date_precision, e.kind, e.title, e.summary, "
-            "(SELECT {agg} FROM casetracker_event_parties ep JOIN casetracker_party p "
-            "ON p.id = ep.party_id WHERE ep.event_id = e.id) "
-            f"FROM casetracker_event e WHERE e.case_id = {case.pk} ORDER BY e.date, e.id"
-        )
-        if connection.vendor == "sqlite" and shutil.which("sqlite3"):
-            command = [
-                "sqlite3",
-                "-csv",
-                str(settings.DATABASES["default"]["NAME"]),
-                sql.format(agg="group_concat(p.name, ' | ')"),
-            ]
-            name = "sqlite3 -csv (same rows)"
-        elif connection.vendor == "postgresql" and shutil.which("psql"):
-            url = os.environ["DATABASE_URL"]
-            copy = sql.format(agg="string_agg(p.name, ' | ')")
-            command = ["psql", url, "-q", "-c", f"\\copy ({copy}) TO '/dev/null' CSV"]
-            name = "psql \\copy (same rows)"
-        else:
-            return None
+        Resident memory is read after each block: one block is the unit of work.
+        """
+        response = exports.timeline_csv_response(events, filename="bench.csv")
+        before = peak = resident_mb()
+        start, cpu = time.perf_counter(), time.process_time()
+        for _ in response.streaming_content:
+            peak = max(peak, resident_mb())
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        return wall, cpu, round(peak - before, 1)
+
+    @staticmethod
+    def time_command(command: list[str]) -> tuple[float, float]:
+        """Seconds (wall, CPU) a shell command takes to write its CSV to /dev/null."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         result = subprocess.run(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
-        seconds = time.perf_counter() - start
+        wall = time.perf_counter() - start
         if result.returncode:
             raise CommandError(f"{command[0]} failed: {result.stderr}")
-        rows = case.events.count()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        return wall, cpu
+
+    def shell_commands(self, case: Case) -> dict[str, list[str]]:
+        """The database's own CSV writer, the physical limit, with two queries.
+
+        "same rows": the site's 23 columns with the same values (parties and claims in
+        the same order, URLs once each, the formula guard), written by the shell.
+        "parties only": 7 columns with party names, the query of the earlier bench.
+        """
+        prefix, middle, suffix = exports.permalink_parts("")
+        if connection.vendor == "sqlite" and shutil.which("sqlite3"):
+            database = str(settings.DATABASES["default"]["NAME"])
+            return {
+                "sqlite3 -csv, same rows": [
+                    "sqlite3",
+                    "-csv",
+                    database,
+                    sqlite_same_rows(case.pk, prefix, middle, suffix),
+                ],
+                "sqlite3 -csv, parties only (7 columns)": [
+                    "sqlite3",
+                    "-csv",
+                    database,
+                    PARTIES_ONLY.format(
+                        names="group_concat(p.name, ' | ')", case=case.pk
+                    ),
+                ],
+            }
+        if connection.vendor == "postgresql" and shutil.which("psql"):
+            url = os.environ["DATABASE_URL"]
+
+            def copy(sql: str) -> list[str]:
+                one_line = " ".join(sql.split())  # \copy takes a single line
+                return [
+                    "psql",
+                    url,
+                    "-q",
+                    "-c",
+                    f"\\copy ({one_line}) TO '/dev/null' CSV",
+                ]
+
+            return {
+                "psql \\copy csv, same rows": copy(
+                    postgresql_same_rows(case.pk, prefix, middle, suffix)
+                ),
+                "psql \\copy csv, parties only (7 columns)": copy(
+                    PARTIES_ONLY.format(names="string_agg(p.name, ' | ')", case=case.pk)
+                ),
+            }
+        return {}
+
+    def import_export_sample(self, case: Case, rows: int) -> dict | None:
+        """django-import-export's ModelResource export of the first `rows` events.
+
+        It runs in bench/venv-iie, made here and kept in step with requirements.txt:
+        the site does not depend on django-import-export. A sample, because that export
+        is slow and holds every row in memory.
+        """
+        if rows <= 0:
+            return None
+        venv = settings.BASE_DIR / "bench" / "venv-iie"
+        python = venv / "bin" / "python"
+        requirements = settings.BASE_DIR / "requirements.txt"
+        # Installed once, and again whenever requirements.txt changes.
+        stamp, wanted = venv / ".installed", requirements.read_text() + IMPORT_EXPORT
+        if not stamp.exists() or stamp.read_text() != wanted:
+            self.stdout.write(f"Installing {IMPORT_EXPORT} in {venv}...")
+            if not python.exists():
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            pip = [str(python), "-m", "pip", "install", "--quiet"]
+            pip += ["--disable-pip-version-check", "-r", str(requirements)]
+            subprocess.run([*pip, IMPORT_EXPORT], check=True)
+            stamp.write_text(wanted)
+        result = subprocess.run(
+            [
+                str(python),
+                "-m",
+                "casetracker.management.commands._bench_import_export",
+                case.slug,
+                str(rows),
+            ],
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode:
+            raise CommandError(f"django-import-export sample failed: {result.stderr}")
+        figure = json.loads(result.stdout.splitlines()[-1])
         return {
-            "export": name,
-            "rows": rows,
-            "seconds": round(seconds, 2),
-            "rows_per_second": round(rows / seconds),
+            "export": "django-import-export ModelResource (sample)",
+            "rows": figure["rows"],
+            "seconds": round(figure["seconds"], 2),
+            "rows_per_second": round(figure["rows_per_second"]),
+            "peak_rss_growth_mb": figure["peak_rss_growth_mb"],
         }
 
     @staticmethod
@@ -289,3 +488,127 @@ class Command(BaseCommand):
                 os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
             ),
         }
+
+
+# CSV comparisons ---------------------------------------------------------------------
+
+IMPORT_EXPORT = "django-import-export==4.4.3"
+
+PARTIES_ONLY = (
+    "SELECT e.slug, e.date, e.date_precision, e.kind, e.title, e.summary, "
+    "(SELECT {names} FROM casetracker_event_parties ep JOIN casetracker_party p "
+    "ON p.id = ep.party_id WHERE ep.event_id = e.id) "
+    "FROM casetracker_event e WHERE e.case_id = {case} "
+    "ORDER BY e.date, e.date_rank, e.id"
+)
+
+
+def resident_mb() -> float:
+    """This process's resident memory now (Linux), in MiB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def sqlite_same_rows(case: int, prefix: str, middle: str, suffix: str) -> str:
+    """The site's CSV rows as one SQLite query (the same values; the shell's quoting)."""
+
+    def guard(x: str) -> str:
+        triggers = "('=', '+', '-', '@', char(9), char(13))"
+        return (
+            f"CASE WHEN substr({x}, 1, 1) IN {triggers} THEN '''' || {x} ELSE {x} END"
+        )
+
+    def joined(value: str, source: str, order: str) -> str:
+        return (
+            f"(SELECT {guard('v')} FROM (SELECT group_concat(x, ' | ') AS v FROM "
+            f"(SELECT {value} AS x {source} ORDER BY {order})))"
+        )
+
+    parties = (
+        "FROM casetracker_event_parties ep JOIN casetracker_party p "
+        "ON p.id = ep.party_id WHERE ep.event_id = e.id"
+    )
+    claims = (
+        "FROM casetracker_event_claims ec JOIN casetracker_claim c "
+        "ON c.id = ec.claim_id WHERE ec.event_id = e.id"
+    )
+    cited = (
+        "FROM casetracker_citation ci JOIN casetracker_source s "
+        "ON s.id = ci.source_id WHERE ci.event_id = e.id"
+    )
+    # Each URL once, in citation order: json_group_array(DISTINCT) keeps first comers.
+    urls = (
+        f"(SELECT {guard('v')} FROM (SELECT group_concat(value, ' | ') AS v FROM "
+        f"json_each((SELECT json_group_array(DISTINCT u) FROM (SELECT s.url AS u "
+        f"{cited} AND s.url <> '' ORDER BY s.key, ci.id)))))"
+    )
+    return f"""
+        SELECT {guard("e.slug")}, e.date, e.date_precision,
+            CASE WHEN e.date_approximate THEN 1 ELSE 0 END, e.end_date,
+            CASE WHEN e.end_date IS NULL THEN '' ELSE e.end_precision END,
+            {guard("e.date_note")}, e.kind, {guard("e.title")}, {guard("e.summary")},
+            {joined("p.name", parties, "p.name, p.id")},
+            {joined("p.slug", parties, "p.name, p.id")},
+            {joined("c.title", claims, "c.id")}, {joined("c.slug", claims, "c.id")},
+            CASE WHEN e.is_key THEN 1 ELSE 0 END,
+            CASE WHEN e.is_context THEN 1 ELSE 0 END,
+            e.confidence, {guard("e.confidence_note")}, {urls},
+            (SELECT count(*) FROM casetracker_citation ci WHERE ci.event_id = e.id),
+            (SELECT count(*) FROM casetracker_testimony t WHERE t.event_id = e.id),
+            (SELECT count(*) {cited} AND s.kind IN ('news', 'blog')),
+            '{prefix}' || k.slug || '{middle}' || e.slug || '{suffix}'
+        FROM casetracker_event e JOIN casetracker_case k ON k.id = e.case_id
+        WHERE e.case_id = {case} ORDER BY e.date, e.date_rank, e.id
+    """
+
+
+def postgresql_same_rows(case: int, prefix: str, middle: str, suffix: str) -> str:
+    """The site's CSV rows as one PostgreSQL query (the same values; psql's quoting)."""
+
+    def guard(x: str) -> str:
+        triggers = "('=', '+', '-', '@', chr(9), chr(13))"
+        return f"CASE WHEN left({x}, 1) IN {triggers} THEN '''' || {x} ELSE {x} END"
+
+    return f"""
+        SELECT {guard("e.slug")}, to_char(e.date, 'YYYY-MM-DD'), e.date_precision,
+            CASE WHEN e.date_approximate THEN 1 ELSE 0 END, e.end_date,
+            CASE WHEN e.end_date IS NULL THEN '' ELSE e.end_precision END,
+            {guard("e.date_note")}, e.kind, {guard("e.title")}, {guard("e.summary")},
+            {guard("pa.names")}, {guard("pa.slugs")}, {guard("cl.titles")},
+            {guard("cl.slugs")}, CASE WHEN e.is_key THEN 1 ELSE 0 END,
+            CASE WHEN e.is_context THEN 1 ELSE 0 END, e.confidence,
+            {guard("e.confidence_note")}, {guard("u.urls")}, n.cited,
+            (SELECT count(*) FROM casetracker_testimony t WHERE t.event_id = e.id),
+            n.coverage, '{prefix}' || k.slug || '{middle}' || e.slug || '{suffix}'
+        FROM casetracker_event e JOIN casetracker_case k ON k.id = e.case_id
+        LEFT JOIN LATERAL (
+            SELECT string_agg(p.name, ' | ' ORDER BY p.name, p.id) AS names,
+                string_agg(p.slug, ' | ' ORDER BY p.name, p.id) AS slugs
+            FROM casetracker_event_parties ep JOIN casetracker_party p
+                ON p.id = ep.party_id WHERE ep.event_id = e.id
+        ) pa ON true
+        LEFT JOIN LATERAL (
+            SELECT string_agg(c.title, ' | ' ORDER BY c.id) AS titles,
+                string_agg(c.slug, ' | ' ORDER BY c.id) AS slugs
+            FROM casetracker_event_claims ec JOIN casetracker_claim c
+                ON c.id = ec.claim_id WHERE ec.event_id = e.id
+        ) cl ON true
+        LEFT JOIN LATERAL (
+            SELECT string_agg(d.url, ' | ' ORDER BY d.key, d.id) AS urls
+            FROM (
+                SELECT DISTINCT ON (s.url) s.url, s.key, ci.id
+                FROM casetracker_citation ci JOIN casetracker_source s
+                    ON s.id = ci.source_id
+                WHERE ci.event_id = e.id AND s.url <> ''
+                ORDER BY s.url, s.key, ci.id
+            ) d
+        ) u ON true
+        LEFT JOIN LATERAL (
+            SELECT count(*) AS cited,
+                count(*) FILTER (WHERE s.kind IN ('news', 'blog')) AS coverage
+            FROM casetracker_citation ci JOIN casetracker_source s
+                ON s.id = ci.source_id WHERE ci.event_id = e.id
+        ) n ON true
+        WHERE e.case_id = {case} ORDER BY e.date, e.date_rank, e.id
+    """

@@ -70,12 +70,11 @@ class Command(BaseCommand):
                 "Invalid filters; nothing was exported.\n" + "\n".join(problems)
             )
         events = selectors.timeline_event_list(case=case, **form.filters)
-        lines = exports.csv_lines(
-            exports.timeline_rows(events, base_url=options["base_url"].rstrip("/")),
-            bom=options["bom"],
+        text = exports.timeline_csv(
+            events, base_url=options["base_url"].rstrip("/"), bom=options["bom"]
         )
         if options["output"]:
             with open(options["output"], "w", encoding="utf-8", newline="") as handle:
-                handle.writelines(lines)
+                handle.writelines(text)
         else:
-            sys.stdout.writelines(lines)
+            sys.stdout.writelines(text)
