@@ -4,9 +4,10 @@ from django.urls import reverse
 
 from ..choices import ClaimStatus
 from .base import ConfidenceModel, FuzzyDateModel, TimeStampedModel, require_same_case
+from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
 
-class ClaimQuerySet(models.QuerySet):
+class ClaimQuerySet(ProtectReferencedQuerySet):
     def with_current_status(self) -> "ClaimQuerySet":
         """Annotate `current_status`: the status of the latest dated change."""
         latest = ClaimStatusChange.objects.filter(claim=models.OuterRef("pk")).order_by(
@@ -17,11 +18,12 @@ class ClaimQuerySet(models.QuerySet):
         )
 
 
-class Claim(ConfidenceModel, TimeStampedModel):
+class Claim(ProtectReferencedMixin, ConfidenceModel, TimeStampedModel):
     """A cause of action as pleaded: who asserts it against whom, and how it fared.
 
     Its fate is the dated status history (ClaimStatusChange), never a single field, so
     the lifecycle can be shown and the current status is always the latest step.
+    Deleting a claim that events or testimony still bear on is refused (protection.py).
     """
 
     case = models.ForeignKey(

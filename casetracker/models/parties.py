@@ -3,9 +3,10 @@ from django.urls import reverse
 
 from ..choices import PartyKind, PartyRole, Side
 from .base import ConfidenceModel, TimeStampedModel, require_same_case
+from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
 
-class Party(TimeStampedModel):
+class Party(ProtectReferencedMixin, TimeStampedModel):
     """A person or organization. One party can appear in several cases and roles."""
 
     name = models.CharField(max_length=255, help_text="Name as usually written.")
@@ -33,6 +34,9 @@ class Party(TimeStampedModel):
         related_name="parties_described",
         help_text="Where the description comes from.",
     )
+
+    # Deleting a party that a role, event, claim, testimony ... still names is refused.
+    objects = ProtectReferencedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -5,9 +5,10 @@ from django.urls import reverse
 from ..choices import COVERAGE_KINDS, DatePrecision, Reliability, SourceKind
 from ..dates import format_date, validate_precision
 from .base import TimeStampedModel
+from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
 
-class Source(TimeStampedModel):
+class Source(ProtectReferencedMixin, TimeStampedModel):
     """A document a fact rests on: a filing, an order, a transcript, an article.
 
     News articles are sources like any other; the coverage pages show the ones whose
@@ -98,6 +99,9 @@ class Source(TimeStampedModel):
         help_text="Parties the item is about.",
     )
 
+    # Deleting a source that is cited or linked anywhere is refused (protection.py).
+    objects = ProtectReferencedQuerySet.as_manager()
+
     class Meta:
         ordering = ["case", "published_on", "key", "id"]
         constraints = [
@@ -111,13 +115,23 @@ class Source(TimeStampedModel):
         indexes = [
             models.Index(
                 fields=["case", "kind", "published_on"], name="source_case_kind_date"
-            )
+            ),
+            # The case overview's latest coverage, newest first, whatever the kind.
+            models.Index(
+                fields=["case", "published_on", "id"], name="source_case_date"
+            ),
         ]
 
     def __str__(self) -> str:
         title = self.headline or self.headline_note or "untitled"
         prefix = f"{self.key} " if self.key else ""
         return f"{prefix}{self.outlet}: {title}"[:200]
+
+    @property
+    def link_url(self) -> str:
+        """The URL, when it is safe to link: http(s) only. A `javascript:` or `data:`
+        address that got past the form (an import, a raw edit) is shown as text."""
+        return self.url if self.url.lower().startswith(("http://", "https://")) else ""
 
     @property
     def is_coverage(self) -> bool:
@@ -142,7 +156,7 @@ class Source(TimeStampedModel):
         )
 
 
-class NewsCoverageManager(models.Manager):
+class NewsCoverageManager(models.Manager.from_queryset(ProtectReferencedQuerySet)):
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().filter(kind__in=COVERAGE_KINDS)
 
@@ -188,6 +202,7 @@ class Citation(models.Model):
         on_delete=models.CASCADE,
         null=True,
         blank=True,
+        db_index=False,  # a partial index, see Meta
         related_name="citations",
         help_text="The testimony excerpt that cites it.",
     )
@@ -196,6 +211,7 @@ class Citation(models.Model):
         on_delete=models.CASCADE,
         null=True,
         blank=True,
+        db_index=False,  # a partial index, see Meta
         related_name="citations",
         help_text="The claim that cites it.",
     )
@@ -204,6 +220,7 @@ class Citation(models.Model):
         on_delete=models.CASCADE,
         null=True,
         blank=True,
+        db_index=False,  # a partial index, see Meta
         related_name="citations",
         help_text="The claim status change that cites it.",
     )
@@ -212,6 +229,17 @@ class Citation(models.Model):
 
     class Meta:
         ordering = ["source__key", "id"]
+        # Most citations belong to events, so these links are nearly all empty. A full
+        # index on them looks useless to SQLite's planner once ANALYZE has counted the
+        # empties, and it then scans every source; partial indexes hold only the links.
+        indexes = [
+            models.Index(
+                fields=[name],
+                condition=models.Q(**{f"{name}__isnull": False}),
+                name=f"citation_{name}",
+            )
+            for name in ("testimony", "claim", "status_change")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(
