@@ -1,4 +1,5 @@
-"""The admin is the only data-entry surface; it is open to staff only.
+"""The admin is the only data-entry surface; it is open to staff only, and signing in
+is rate-limited (login_limits.py). Every row has a History page (HistoryAdmin).
 
 Every model has list columns, search, filters and autocomplete pickers, and the places
 editors work in one go have inlines: a case's proceedings and party roles, an event's
@@ -8,15 +9,20 @@ testimony and sources, a claim's status history.
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
+from simple_history.utils import get_m2m_reverse_field_name
 
-from . import exports, imports
+from . import exports, imports, login_limits
 from .models import (
     Case,
     CaseParty,
@@ -29,9 +35,123 @@ from .models import (
     Proceeding,
     Source,
     Testimony,
+    protection,
 )
 
 TIMESTAMPS = ("created_at", "updated_at")
+
+# Sign-in to the admin is rate-limited (casetracker/login_limits.py).
+admin.site.login_form = login_limits.RateLimitedAuthenticationForm
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """A "History" page for every row (casetracker/models/history.py).
+
+    It lists each change with its time, its user and the fields it altered, old and
+    new values side by side; each version opens a form that reverts the row to it,
+    many-to-many links included (inline rows keep their own history). Viewing needs
+    the view permission on the model, reverting its change permission.
+    """
+
+    # The library's list, less an inline style attribute the CSP would refuse.
+    object_history_list_template = "admin/casetracker/object_history_list.html"
+    # Fields that change on every save or follow another one: left out of the diff.
+    history_diff_excluded = ("updated_at", "date_rank")
+
+    def set_history_delta_changes(
+        self, request, historical_records, foreign_keys_are_objs=True
+    ):
+        previous = None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(
+                    current,
+                    excluded_fields=self.history_diff_excluded,
+                    foreign_keys_are_objs=foreign_keys_are_objs,
+                )
+                helper = self.get_historical_record_context_helper(request, previous)
+                previous.history_delta_changes = helper.context_for_delta_changes(delta)
+            previous = current
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history hides the Revert button from view-only users but would still
+        # save their POST.
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(
+            request, object_id, version_id, extra_context=extra_context
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        record = getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
+        if record is None:
+            return form
+        # A past version: its many-to-many links come from the history, not the row.
+        initial = {
+            field.name: list(
+                getattr(record, field.name).values_list(
+                    get_m2m_reverse_field_name(field), flat=True
+                )
+            )
+            for field in record._history_m2m_fields
+            if field.name in form.base_fields
+        }
+
+        class VersionForm(form):
+            def __init__(self, *args, **kwargs):
+                kwargs["initial"] = {**initial, **(kwargs.get("initial") or {})}
+                super().__init__(*args, **kwargs)
+
+        VersionForm.__name__ = form.__name__
+        return VersionForm
+
+
+class ProtectReferencedAdmin(HistoryAdmin):
+    """Deleting a row that is still referred to shows the admin's "protected related
+    objects" page, listing the referrers Django's collector does not know about: the
+    many-to-many links (an event's parties, a claim's asserted_by, ...). It covers the
+    delete page and the "Delete selected" action, which both ask this method.
+    """
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        found = protection.referrals(objs, limit=REFERRED_SHOWN)
+        if found:
+            protected = [
+                line
+                for referral in found
+                for line in (
+                    f"{referral.count} {referral.noun} still "
+                    f"{'refers' if referral.count == 1 else 'refer'} to "
+                    f"{referral.target._meta.verbose_name} “{referral.target}”:",
+                    self._referrer_links(referral),
+                )
+            ]
+        return deleted, counts, perms_needed, protected
+
+    def _referrer_links(self, referral: protection.Referral) -> list[str]:
+        links = []
+        for obj in referral.first:
+            opts = obj._meta
+            label = capfirst(opts.verbose_name)
+            if self.admin_site.is_registered(type(obj)):
+                url = reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                    args=(quote(obj.pk),),
+                )
+                links.append(format_html('{}: <a href="{}">{}</a>', label, url, obj))
+            else:
+                links.append(f"{label}: {obj}")
+        if referral.count > len(referral.first):
+            more = referral.count - len(referral.first)
+            links.append(f"… and {more} more {protection.noun(referral.model, more)}")
+        return links
+
+
+REFERRED_SHOWN = 20  # referred rows listed on a refused bulk delete
 
 
 class ProceedingInline(admin.StackedInline):
@@ -103,7 +223,7 @@ class ClaimStatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(HistoryAdmin):
     list_display = ("short_name", "title", "status", "event_count", "updated_at")
     list_filter = ("status",)
     search_fields = ("title", "short_name", "slug", "summary")
@@ -186,7 +306,7 @@ class CaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Proceeding)
-class ProceedingAdmin(admin.ModelAdmin):
+class ProceedingAdmin(HistoryAdmin):
     list_display = (
         "name",
         "case",
@@ -205,10 +325,12 @@ class ProceedingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Party)
-class PartyAdmin(admin.ModelAdmin):
+class PartyAdmin(ProtectReferencedAdmin):
     list_display = ("name", "kind", "slug", "role_count")
     list_filter = ("kind", "case_roles__role", "case_roles__case")
     search_fields = ("name", "aliases", "slug", "description")
+    # Meta.ordering, which the role count's GROUP BY would drop (autocomplete pages).
+    ordering = ("name",)
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("sources",)
     readonly_fields = TIMESTAMPS
@@ -230,7 +352,7 @@ class PartyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseParty)
-class CasePartyAdmin(admin.ModelAdmin):
+class CasePartyAdmin(HistoryAdmin):
     list_display = (
         "party",
         "role",
@@ -250,7 +372,7 @@ class CasePartyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(ProtectReferencedAdmin):
     list_display = (
         "title",
         "count_label",
@@ -278,7 +400,7 @@ class ClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClaimStatusChange)
-class ClaimStatusChangeAdmin(admin.ModelAdmin):
+class ClaimStatusChangeAdmin(HistoryAdmin):
     list_display = ("claim", "status", "display_date", "event")
     list_filter = ("status", "claim__case", "date_precision")
     list_select_related = ("claim", "event")
@@ -290,7 +412,7 @@ class ClaimStatusChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(HistoryAdmin):
     list_display = (
         "title",
         "display_date",
@@ -311,6 +433,8 @@ class EventAdmin(admin.ModelAdmin):
     )
     list_select_related = ("case",)
     search_fields = ("title", "summary", "slug", "key", "date_note", "confidence_note")
+    # Meta.ordering, which the source count's GROUP BY would drop (autocomplete pages).
+    ordering = ("date", "date_rank", "id")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("proceeding", "parties", "claims")
     date_hierarchy = "date"
@@ -356,7 +480,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Testimony)
-class TestimonyAdmin(admin.ModelAdmin):
+class TestimonyAdmin(HistoryAdmin):
     list_display = (
         "witness",
         "display_date",
@@ -380,7 +504,7 @@ class TestimonyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(ProtectReferencedAdmin):
     list_display = (
         "key",
         "outlet",
@@ -431,7 +555,7 @@ class NewsCoverageAdmin(SourceAdmin):
 
 
 @admin.register(Citation)
-class CitationAdmin(admin.ModelAdmin):
+class CitationAdmin(HistoryAdmin):
     list_display = (
         "source",
         "pin_cite",
