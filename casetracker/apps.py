@@ -7,5 +7,15 @@ class CasetrackerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connect the SQLite function hook before any connection opens.
-        from . import db  # noqa: F401
+        from django.db.models.signals import post_migrate, pre_migrate
+
+        # Importing db connects the SQLite function hook before any connection opens.
+        from . import db, revisions, search  # noqa: F401
+
+        # SQLite's full-text triggers are set aside while this app's migrations run
+        # (see casetracker/search.py).
+        pre_migrate.connect(search.drop_sqlite_triggers, sender=self)
+        post_migrate.connect(search.sync_sqlite_triggers, sender=self)
+        # So are the case revision triggers, on both databases.
+        pre_migrate.connect(revisions.drop_triggers, sender=self)
+        post_migrate.connect(revisions.install_triggers, sender=self)

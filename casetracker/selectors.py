@@ -22,10 +22,11 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import Contains
 
+from . import search
 from .choices import COVERAGE_KINDS
-from .db import MonthKey, UnicodeLower
+from .db import MonthKey
+from .keyset import Cursor, Page, keyset_page, offset_page
 from .models import (
     Case,
     CaseParty,
@@ -37,6 +38,8 @@ from .models import (
     Source,
     Testimony,
 )
+from .models.events import TIMELINE_ORDER
+from .revisions import case_revision
 
 
 def case_list() -> QuerySet[Case]:
@@ -128,25 +131,13 @@ def event_get(*, case: Case, slug: str) -> Event:
 
 
 def event_neighbours(*, event: Event) -> tuple[Event | None, Event | None]:
-    """The events just before and after, in timeline order."""
-    events = Event.objects.filter(case_id=event.case_id).only("slug", "title", "date")
-    if event.date is None:
-        before = events.filter(
-            Q(date__isnull=False) | Q(date__isnull=True, id__lt=event.id)
-        )
-        after = events.filter(date__isnull=True, id__gt=event.id)
-    else:
-        before = events.filter(
-            Q(date__lt=event.date) | Q(date=event.date, id__lt=event.id)
-        )
-        after = events.filter(
-            Q(date__gt=event.date)
-            | Q(date=event.date, id__gt=event.id)
-            | Q(date__isnull=True)
-        )
-    previous = before.chronological().reverse().first()
-    following = after.chronological().first()
-    return previous, following
+    """The events just before and after, in timeline order: two seeks on its index."""
+    events = Event.objects.filter(case_id=event.case_id).only(
+        "slug", "title", "date", "date_precision", "date_approximate", "case_id"
+    )
+    previous = keyset_page(events, size=1, before=Cursor.of(event)).object_list
+    following = keyset_page(events, size=1, after=Cursor.of(event)).object_list
+    return (previous[0] if previous else None, following[0] if following else None)
 
 
 def party_get(*, case: Case, slug: str) -> Party:
@@ -193,9 +184,24 @@ def coverage_list(
         items = items.filter(Q(outlet__in=outlets) | Q(original_outlet__in=outlets))
     if reliabilities:
         items = items.filter(reliability__in=reliabilities)
+    # A correlated count, so only the rows of the page shown are counted.
+    cited = (
+        Citation.objects.filter(source=OuterRef("pk"), event__isnull=False)
+        .order_by()
+        .values("source")
+        .annotate(n=Count("event", distinct=True))
+        .values("n")
+    )
     return items.annotate(
-        event_count=Count("citations__event", distinct=True)
+        event_count=Coalesce(Subquery(cited, output_field=IntegerField()), 0)
     ).order_by(F("published_on").desc(nulls_last=True), "key")
+
+
+def latest_coverage(*, case: Case, limit: int = 10) -> QuerySet[Source]:
+    """The newest dated press items, read backwards from the (case, date) index."""
+    return Source.objects.filter(
+        case=case, kind__in=COVERAGE_KINDS, published_on__isnull=False
+    ).order_by("-published_on", "-id")[:limit]
 
 
 def coverage_outlets(*, case: Case) -> list[str]:
@@ -233,8 +239,9 @@ def timeline_event_list(
     """The case's events matching every given filter, in timeline order.
 
     Within one filter the values are alternatives (any of these parties); different
-    filters narrow each other. Each word of `q` must appear, in any case, in the title,
-    the summary, a testimony excerpt or the headline of a cited source.
+    filters narrow each other. `q` is a full-text search (casetracker/search.py) of the
+    title, the summary, testimony excerpts and the headlines of cited sources; its
+    matches carry a `search_rank`, which timeline_page orders by.
     """
     events = Event.objects.filter(case=case)
     if parties:
@@ -263,22 +270,8 @@ def timeline_event_list(
         events = events.filter(date__gte=date_from)
     if date_to:
         events = events.filter(date__lte=date_to)
-    # At most ten words: enough for any real search, and a bound on the query's size.
-    for word in q.lower().split()[:10]:
-        events = events.filter(
-            Contains(UnicodeLower("title"), word)
-            | Contains(UnicodeLower("summary"), word)
-            | Exists(
-                Testimony.objects.filter(event=OuterRef("pk")).filter(
-                    Contains(UnicodeLower("text"), word)
-                )
-            )
-            | Exists(
-                Citation.objects.filter(event=OuterRef("pk")).filter(
-                    Contains(UnicodeLower("source__headline"), word)
-                )
-            )
-        )
+    if q.strip():
+        events = search.filter_events(events, q)
     return events.chronological()
 
 
@@ -303,11 +296,53 @@ def timeline_rows(events: QuerySet[Event]) -> QuerySet[Event]:
     )
 
 
+# Past this many matching events a filtered page says "more than"; counting further
+# would cost time in proportion to the matches.
+COUNT_CAP = 10_000
+
+
+def timeline_page(
+    events: QuerySet[Event],
+    *,
+    size: int,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    number: int | None = None,
+    ranked: bool = False,
+) -> Page:
+    """One page of timeline rows: by cursor, from the start, or (`number`) by position.
+
+    A numbered page is read by OFFSET, so its links go on by cursor from there.
+    `ranked` (a text search) orders by relevance, which no index serves: its pages
+    are numbered.
+    """
+    rows = timeline_rows(events)
+    if ranked:
+        relevance = rows.order_by("-search_rank", *TIMELINE_ORDER)
+        return offset_page(relevance, size=size, number=number or 1)
+    if number and number > 1 and after is None and before is None:
+        page = offset_page(rows, size=size, number=number)
+        if page.has_next:
+            page.next_params = {"after": str(Cursor.of(page.object_list[-1]))}
+        # Past the end there is nothing to go back from: the page links to the start.
+        page.previous_params = (
+            {"before": str(Cursor.of(page.object_list[0]))} if page.object_list else {}
+        )
+        return page
+    return keyset_page(rows, size=size, after=after, before=before)
+
+
+def timeline_count(events: QuerySet[Event]) -> tuple[int, bool]:
+    """How many events match, counted up to COUNT_CAP + 1; and whether it stopped there."""
+    # Only the ids: a text search's rank is not needed to count.
+    count = events.order_by().values("pk")[: COUNT_CAP + 1].count()
+    return min(count, COUNT_CAP), count > COUNT_CAP
+
+
 def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
     """Events per month (first day of the month -> count), counted in the database."""
     rows = (
-        events.filter(date__isnull=False)
-        .order_by()
+        events.order_by()
         .annotate(month=MonthKey("date"))
         .values("month")
         .annotate(n=Count("pk"))
@@ -317,21 +352,18 @@ def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
 
 
 def case_month_counts(*, case: Case) -> tuple[dict[dt.date, int], int]:
-    """Events per month over the whole case, cached until the case's events change,
-    and the case's event count (undated events included).
+    """Events per month over the whole case, and its event count, cached per revision.
 
-    The cache key is a fingerprint read from indexes (how many events, when one last
-    changed), so any save, addition or deletion of an event makes a new key: the cache
-    never serves stale counts, in any process.
+    The cache key holds the case's revision (casetracker/revisions.py), which the
+    database bumps with every change to the case's data, in any process: the cache
+    never serves stale counts, and checking it costs one primary-key read.
     """
-    events = Event.objects.filter(case=case)
-    # Two queries: apart, each is answered from an index alone (COUNT and MAX in one
-    # statement make SQLite walk the whole index).
-    count = events.count()
-    last = events.aggregate(last=Max("updated_at"))["last"]
-    key = f"case-month-counts:{case.pk}:{count}:{last.timestamp() if last else 0}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = event_month_counts(timeline_event_list(case=case))
-        cache.set(key, counts, timeout=24 * 3600)
-    return counts, count
+    number, changed_at = case_revision(case)
+    stamp = changed_at.timestamp() if changed_at else 0
+    key = f"case-month-counts:{case.pk}:{number}:{stamp}"
+    cached = cache.get(key)
+    if cached is None:
+        counts = event_month_counts(Event.objects.filter(case=case))
+        cached = (counts, sum(counts.values()))
+        cache.set(key, cached, timeout=24 * 3600)
+    return cached

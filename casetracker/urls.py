@@ -23,6 +23,7 @@ urlpatterns = [
     path("", views.case_list, name="case_list"),
     path("cases/<slug:case>/", include(case_patterns)),
     path("admin/", admin.site.urls),
+    path("healthz", views.health, name="health"),
 ]
 
 admin.site.site_header = "casetracker administration"

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -24,6 +25,7 @@ from django_htmx.http import push_url
 from . import exports, feeds, selectors
 from .forms import CoverageFilterForm, TestimonyFilterForm, TimelineFilterForm
 from .htmx import HtmxHttpRequest, is_partial
+from .http import case_list_revalidated, case_revalidated, health_problems
 from .models import Case, Claim, Event, Party
 from .timeline import group_by_year_and_month, lanes_layout, overview_strip
 
@@ -41,12 +43,14 @@ def _get_or_404(getter: Callable, **kwargs):
 
 
 @require_safe
+@case_list_revalidated
 def case_list(request: HttpRequest) -> HttpResponse:
     """Every case, with its courts and the span of its timeline."""
     return render(request, "pages/case_list.html", {"cases": selectors.case_list()})
 
 
 @require_safe
+@case_revalidated
 def case_detail(request: HttpRequest, case: str) -> HttpResponse:
     """Overview: proceedings, parties by side and role, claims with current status, key events."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -58,7 +62,7 @@ def case_detail(request: HttpRequest, case: str) -> HttpResponse:
         "key_events": selectors.event_list(case=case_obj).filter(is_key=True)[
             :LIST_LIMIT
         ],
-        "coverage": selectors.coverage_list(case=case_obj)[:10],
+        "coverage": selectors.latest_coverage(case=case_obj),
     }
     return render(request, "pages/case_detail.html", context)
 
@@ -70,13 +74,19 @@ LIST_LIMIT = 25
 LIST_PAGE_SIZE = 50
 
 
-def _bad_filters(form: TimelineFilterForm) -> HttpResponseBadRequest:
-    """A plain 400 for downloads and feeds, whose callers cannot show a form."""
+def _bad_filters(form: TimelineFilterForm) -> HttpResponseBadRequest | None:
+    """A plain 400 for downloads and feeds, whose callers cannot show a form.
+
+    Paging parameters mean nothing to a download, so their errors do not count.
+    """
     lines = [
         f"{name}: {message}" if name != "__all__" else message
         for name, messages in form.errors.items()
+        if name not in form.PAGING
         for message in messages
     ]
+    if not lines:
+        return None
     return HttpResponseBadRequest(
         "Invalid filter values; nothing was exported.\n" + "\n".join(lines) + "\n",
         content_type="text/plain; charset=utf-8",
@@ -87,8 +97,8 @@ def _filtered_events(request: HttpRequest, case: str):
     """The case and its events under the request's filters, or a 400 response."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
     form = TimelineFilterForm(request.GET, case=case_obj)
-    if not form.is_valid():
-        return case_obj, None, _bad_filters(form)
+    if not form.is_valid() and (error := _bad_filters(form)):
+        return case_obj, None, error
     return case_obj, selectors.timeline_event_list(case=case_obj, **form.filters), None
 
 
@@ -97,6 +107,7 @@ def _base_url(request: HttpRequest) -> str:
 
 
 @require_safe
+@case_revalidated
 def case_timeline_json(request: HttpRequest, case: str) -> HttpResponse:
     """The filtered timeline in Knight Lab TimelineJS's JSON format."""
     case_obj, events, error = _filtered_events(request, case)
@@ -109,6 +120,7 @@ def case_timeline_json(request: HttpRequest, case: str) -> HttpResponse:
 
 
 @require_safe
+@case_revalidated
 def case_timeline_ics(request: HttpRequest, case: str) -> HttpResponse:
     """The filtered events whose day is known exactly, as an iCalendar file."""
     case_obj, events, error = _filtered_events(request, case)
@@ -130,6 +142,7 @@ def case_timeline_ics(request: HttpRequest, case: str) -> HttpResponse:
 
 
 @require_safe
+@case_revalidated
 def case_feed(request: HttpRequest, case: str) -> HttpResponse:
     """An Atom feed of the case's events, newest first (the timeline filters apply)."""
     case_obj, events, error = _filtered_events(request, case)
@@ -139,6 +152,7 @@ def case_feed(request: HttpRequest, case: str) -> HttpResponse:
 
 
 @require_safe
+@case_revalidated
 def case_timeline_csv(request: HttpRequest, case: str) -> HttpResponse:
     """The timeline as CSV: the same filters as the page, every page of events.
 
@@ -157,6 +171,7 @@ def case_timeline_csv(request: HttpRequest, case: str) -> HttpResponse:
 
 @require_safe
 @vary_on_headers("HX-Request", "HX-Target")
+@case_revalidated
 def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """The interactive timeline: filters, overview strip, then a list or lanes.
 
@@ -169,23 +184,43 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     form.is_valid()
     filters = form.filters
     matching = selectors.timeline_event_list(case=case_obj, **filters)
-    page = Paginator(selectors.timeline_rows(matching), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = selectors.timeline_page(
+        matching, size=PAGE_SIZE, ranked=bool(filters["q"].strip()), **form.paging
     )
     filtered = any(filters.values())
+    paging_base = request.GET.copy()
+    for name in form.PAGING:
+        paging_base.pop(name, None)
     context = {
         "case": case_obj,
         "form": form,
         "page": page,
+        "paging_base": paging_base,
         "layout": form.selected_layout,
         "lane_group": form.lane_group,
         "filtered": filtered,
+        "search_query": filters["q"],
     }
     load_more = is_partial(request) and request.htmx.target == "load-more"
     if not load_more:
         totals, context["case_event_count"] = selectors.case_month_counts(case=case_obj)
-        matched = selectors.event_month_counts(matching) if filtered else totals
+        if filtered:
+            count, capped = selectors.timeline_count(matching)
+            # Month counts of a capped result would cost what the cap saves: the
+            # strip then shows the whole case only, and says so.
+            matched = None if capped else selectors.event_month_counts(matching)
+        else:
+            count, capped, matched = context["case_event_count"], False, totals
+        context.update(match_count=count, match_capped=capped)
         context["strip"] = overview_strip(totals, matched)
+        # Each bar narrows the filters to its month; built once, not per bar.
+        keep = [
+            (k, v)
+            for k, values in paging_base.lists()
+            if k not in ("from", "to")
+            for v in values
+        ]
+        context["strip_href"] = f"{request.path}?{urlencode(keep)}{'&' if keep else ''}"
     if form.selected_layout == "lanes":
         context["lanes"] = lanes_layout(
             page.object_list, _lane_grouper(form.lane_group, case_obj)
@@ -244,6 +279,7 @@ def _lane_grouper(group: str, case: Case):
 
 @require_safe
 @vary_on_headers("HX-Request")
+@case_revalidated
 def event_detail(request: HtmxHttpRequest, case: str, event: str) -> HttpResponse:
     """One event's permalink; as an htmx fragment, the card the timeline expands in place."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -262,6 +298,7 @@ def event_detail(request: HtmxHttpRequest, case: str, event: str) -> HttpRespons
 
 
 @require_safe
+@case_revalidated
 def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
     """One party in one case: roles, claims, testimony, events."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -282,6 +319,7 @@ def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
 
 
 @require_safe
+@case_revalidated
 def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
     """One claim: who asserts it against whom and its dated lifecycle."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -300,6 +338,7 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
 
 @require_safe
 @vary_on_headers("HX-Request")
+@case_revalidated
 def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """Testimony excerpts and statements from the bench, filterable by witness and kind."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -313,6 +352,7 @@ def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
 
 @require_safe
 @vary_on_headers("HX-Request")
+@case_revalidated
 def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """Press coverage of the case, newest first, filterable by outlet and reliability."""
     case_obj = _get_or_404(selectors.case_get, slug=case)
@@ -334,3 +374,15 @@ def _render_filtered(
         response = render(request, f"{template}#{partial}", context)
         return push_url(response, _clean_url(request, {}))
     return render(request, template, context)
+
+
+@never_cache
+@require_safe
+def health(request: HttpRequest) -> HttpResponse:
+    """For load balancers: 200 when the database and the cache answer, else 503."""
+    problems = health_problems()
+    return HttpResponse(
+        "\n".join(problems or ["ok"]) + "\n",
+        status=503 if problems else 200,
+        content_type="text/plain; charset=utf-8",
+    )

@@ -46,11 +46,12 @@ def demo_data() -> dict:
 
 
 def snapshot() -> dict[str, list[dict]]:
-    """Every row of every casetracker table, timestamps included."""
+    """Every row of every casetracker table, timestamps included (not the search
+    index, which the database derives)."""
     return {
         model._meta.label: list(model.objects.order_by("pk").values())
         for model in apps.get_app_config("casetracker").get_models()
-        if not model._meta.proxy
+        if not model._meta.proxy and model._meta.managed
     } | {
         f"{model._meta.label}.{m2m.name}": list(
             getattr(model, m2m.name).through.objects.order_by("pk").values()

@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from casetracker.db import QueryCounter
+from casetracker.keyset import Cursor
 from casetracker.models import Case, CaseParty, Claim, Event
 from casetracker.services import case_data_path, case_data_read, case_load
 from tests.factories import (
@@ -112,6 +113,11 @@ def page_urls(case: Case) -> list[str]:
         + f"?party={role.party.slug}&claim={claim.slug}&kind=filing&q=event&from=2024",
         reverse("case_timeline", kwargs={"case": case.slug})
         + "?layout=lanes&lanes=claim",
+        # A deep page, by cursor: the one after the first event.
+        reverse("case_timeline", kwargs={"case": case.slug})
+        + f"?after={Cursor.of(event)}",
+        reverse("case_timeline", kwargs={"case": case.slug})
+        + f"?before={Cursor.of(Event.objects.filter(case=case).last())}",
         reverse("case_testimony", kwargs={"case": case.slug})
         + f"?witness={role.party.slug}",
     ]
@@ -189,11 +195,16 @@ def test_fragment_pushes_a_clean_url(client, small_case):
     assert response["HX-Push-Url"] == timeline_url(small_case) + "?kind=filing"
 
 
+def load_more_link(html: str) -> str:
+    """The plain href of the page's "Load more events" link."""
+    link = html.split('id="load-more"')[1].split('href="')[1].split('"')[0]
+    return link.replace("&amp;", "&")
+
+
 def test_load_more_returns_only_the_next_rows(client, small_case):
     first = client.get(timeline_url(small_case))
-    more = client.get(
-        timeline_url(small_case), {"page": 2}, headers={**HX, "HX-Target": "load-more"}
-    )
+    link = load_more_link(first.text)
+    more = client.get(link, headers={**HX, "HX-Target": "load-more"})
 
     assert first.text.count('<li class="event') == 25
     assert more.text.count('<li class="event') == 5
@@ -202,10 +213,30 @@ def test_load_more_returns_only_the_next_rows(client, small_case):
     assert "HX-Target" in more["Vary"]
 
 
-def test_plain_page_links_carry_the_filters(client, small_case):
-    response = client.get(timeline_url(small_case), {"key": "1", "q": "Event"})
+def test_plain_page_links_carry_the_filters_and_a_cursor(client, small_case):
+    response = client.get(timeline_url(small_case), {"key": "1", "kind": "filing"})
+    last_shown = response.context["page"].object_list[-1]
 
-    assert "?key=1&amp;q=Event&amp;page=2" in response.text
+    assert load_more_link(response.text) == (
+        f"{timeline_url(small_case)}?key=1&kind=filing&after={last_shown.date:%Y-%m-%d}"
+        f".{last_shown.date_rank}.{last_shown.pk}"
+    )
+
+
+def test_the_next_page_follows_the_cursor_and_links_back(client, small_case):
+    first = client.get(timeline_url(small_case))
+    second = client.get(load_more_link(first.text))
+
+    shown = [e.pk for e in first.context["page"]] + [
+        e.pk for e in second.context["page"]
+    ]
+    assert shown == list(
+        Event.objects.filter(case=small_case)
+        .chronological()
+        .values_list("pk", flat=True)
+    )
+    assert "← Earlier events" in second.text
+    assert "30 of 30 events; showing 5 from" in second.text
 
 
 @pytest.mark.parametrize(
@@ -244,9 +275,33 @@ def test_invalid_filter_is_left_out_and_the_valid_ones_apply(client, small_case)
     assert "There is no month 13" in response.text
 
 
-def test_bad_page_number_falls_back_to_a_page(client, small_case):
-    for page in ("abc", "0", "9999", "-1"):
-        assert client.get(timeline_url(small_case), {"page": page}).status_code == 200
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"page": "abc"}, "A page number is a whole number"),
+        ({"page": "0"}, "Pages are numbered from 1"),
+        ({"page": "-1"}, "Pages are numbered from 1"),
+        ({"page": "99999999"}, "There are not that many pages"),
+        ({"after": "yesterday"}, "This link to a page of events is damaged"),
+        ({"before": "2024-02-30.2.1"}, "names a day that does not exist"),
+    ],
+)
+def test_bad_page_positions_fall_back_to_the_first_page_and_say_so(
+    client, small_case, params, message
+):
+    response = client.get(timeline_url(small_case), params)
+
+    assert response.status_code == 200
+    assert message in response.text
+    assert response.context["page"].start == 1
+
+
+def test_a_page_past_the_end_is_empty_and_links_back(client, small_case):
+    response = client.get(timeline_url(small_case), {"page": "9999"})
+
+    assert response.status_code == 200
+    assert "No more events here" in response.text
+    assert "Back to the first page" in response.text
 
 
 def test_lanes_layout_draws_the_same_filtered_events(client, small_case):

@@ -1,17 +1,23 @@
-from .cases import Case, Proceeding
+from .cases import Case, CaseRevision, Proceeding
 from .claims import Claim, ClaimStatusChange
 from .events import Event
 from .parties import CaseParty, Party
+from .search import EventSearch
 from .sources import Citation, NewsCoverage, Source
 from .testimony import Testimony
 
+# Last: registers the audit history of the models above.
+from . import history  # noqa: F401  isort: skip
+
 __all__ = [
     "Case",
+    "CaseRevision",
     "CaseParty",
     "Citation",
     "Claim",
     "ClaimStatusChange",
     "Event",
+    "EventSearch",
     "NewsCoverage",
     "Party",
     "Proceeding",
