@@ -10,10 +10,22 @@ import json
 import re
 
 import pytest
+from django.db import models
 from django.urls import reverse
 
 from casetracker.choices import ClaimStatus, SourceKind
-from casetracker.models import Source
+from casetracker.models import (
+    Case,
+    CaseParty,
+    Citation,
+    Claim,
+    ClaimStatusChange,
+    Event,
+    Party,
+    Proceeding,
+    Source,
+    Testimony,
+)
 from tests.factories import (
     CaseFactory,
     CasePartyFactory,
@@ -73,7 +85,37 @@ def hostile_case():
         # Past the form's URL validation, as a raw edit or an old import could be.
         Source.objects.filter(pk=source.pk).update(url=url)
         CitationFactory(source=source, event=event, pin_cite=PAYLOAD[:100])
+    plant_everywhere(case)
     return case
+
+
+def plant_everywhere(case) -> None:
+    """Every other free-text field of the case's rows gets the payload too, written
+    past validation, as a raw edit or an old import could."""
+    rows = {
+        Case: Case.objects.filter(pk=case.pk),
+        Proceeding: Proceeding.objects.filter(case=case),
+        Party: Party.objects.filter(case_roles__case=case),
+        CaseParty: CaseParty.objects.filter(case=case),
+        Claim: Claim.objects.filter(case=case),
+        ClaimStatusChange: ClaimStatusChange.objects.filter(claim__case=case),
+        Event: Event.objects.filter(case=case),
+        Testimony: Testimony.objects.filter(case=case),
+        Source: Source.objects.filter(case=case),
+        Citation: Citation.objects.filter(source__case=case),
+    }
+    for model, queryset in rows.items():
+        values = {
+            field.name: PAYLOAD[: field.max_length or len(PAYLOAD)]
+            for field in model._meta.concrete_fields
+            if isinstance(field, models.CharField | models.TextField)
+            and not isinstance(field, models.SlugField | models.URLField)
+            and not field.choices
+            and field.name not in {"key", "slug"}
+        }
+        model.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(
+            **values
+        )
 
 
 def urls(case) -> list[str]:
