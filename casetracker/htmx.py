@@ -1,7 +1,13 @@
 """One decision for every view: answer with a fragment or with the whole page."""
 
 from django.http import HttpRequest
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
+
+# The request headers is_partial reads: a response that depends on it varies on them.
+PARTIAL_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
+vary_on_partial = vary_on_headers(*PARTIAL_HEADERS)
+vary_on_partial_target = vary_on_headers(*PARTIAL_HEADERS, "HX-Target")
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -19,12 +19,16 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from . import exports, feeds, selectors
 from .forms import CoverageFilterForm, TestimonyFilterForm, TimelineFilterForm
-from .htmx import HtmxHttpRequest, is_partial
+from .htmx import (
+    HtmxHttpRequest,
+    is_partial,
+    vary_on_partial,
+    vary_on_partial_target,
+)
 from .http import case_list_revalidated, case_revalidated, health_problems
 from .models import Case, Claim, Event, Party
 from .timeline import group_by_year_and_month, lanes_layout, overview_strip
@@ -170,7 +174,7 @@ def case_timeline_csv(request: HttpRequest, case: str) -> HttpResponse:
 
 
 @require_safe
-@vary_on_headers("HX-Request", "HX-Target")
+@vary_on_partial_target
 @case_revalidated
 def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """The interactive timeline: filters, overview strip, then a list or lanes.
@@ -278,7 +282,7 @@ def _lane_grouper(group: str, case: Case):
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_partial
 @case_revalidated
 def event_detail(request: HtmxHttpRequest, case: str, event: str) -> HttpResponse:
     """One event's permalink; as an htmx fragment, the card the timeline expands in place."""
@@ -337,7 +341,7 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_partial
 @case_revalidated
 def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """Testimony excerpts and statements from the bench, filterable by witness and kind."""
@@ -351,7 +355,7 @@ def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_partial
 @case_revalidated
 def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """Press coverage of the case, newest first, filterable by outlet and reliability."""

@@ -202,7 +202,8 @@ def test_a_304_carries_the_vary_of_the_page_and_no_content_security_policy(
     again = client.get(url, headers={"If-None-Match": page["ETag"]})
 
     assert "Content-Security-Policy" in page
-    assert again["Vary"] == page["Vary"] == "HX-Request, HX-Target"
+    assert again["Vary"] == page["Vary"]
+    assert {"HX-Request", "HX-Target"} <= set(page["Vary"].split(", "))
     # A cache merges a 304's headers into the page it holds; a new policy would carry
     # a nonce the held page's scripts do not have.
     assert "Content-Security-Policy" not in again

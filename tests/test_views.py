@@ -167,6 +167,9 @@ def test_timeline_full_page_and_fragment(client, small_case):
     assert 'id="timeline"' in fragment.text
     assert 'id="result-count" hx-swap-oob="innerHTML"' in fragment.text
     assert "HX-Request" in full["Vary"] and "HX-Request" in fragment["Vary"]
+    # Boosted and history-restore requests get the whole page: caches must tell them apart.
+    for header in ("HX-Boosted", "HX-History-Restore-Request", "HX-Target"):
+        assert header in full["Vary"]
 
 
 @pytest.mark.parametrize(
