@@ -9,8 +9,7 @@ class CasetrackerConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, pre_migrate
 
-        # Importing db connects the SQLite function hook before any connection opens.
-        from . import db, revisions, search  # noqa: F401
+        from . import revisions, search
 
         # SQLite's full-text triggers are set aside while this app's migrations run
         # (see casetracker/search.py).

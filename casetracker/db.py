@@ -1,36 +1,7 @@
 """Database helpers that must behave the same on SQLite and PostgreSQL."""
 
 from django.db import connections
-from django.db.backends.signals import connection_created
-from django.db.models import CharField, Func, TextField
-
-
-def register_sqlite_functions(sender, connection, **kwargs) -> None:
-    """Give SQLite a Unicode-aware lower(): its own folds only A-Z."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_function(
-            "unicode_lower",
-            1,
-            lambda value: value.lower() if value else value,
-            deterministic=True,
-        )
-
-
-connection_created.connect(
-    register_sqlite_functions, dispatch_uid="casetracker_sqlite_functions"
-)
-
-
-class UnicodeLower(Func):
-    """lower() for every script: PostgreSQL's is Unicode-aware, SQLite gets a Python one."""
-
-    function = "LOWER"
-    output_field = TextField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler, connection, function="unicode_lower", **extra_context
-        )
+from django.db.models import CharField, Func
 
 
 class MonthKey(Func):
