@@ -181,7 +181,7 @@ def lanes_layout(
     Events without a group go to a last "None recorded" lane; groups beyond
     `max_lanes` are folded into "Others" so the drawing stays readable.
     """
-    dated = [e for e in events if e.date is not None]
+    dated = list(events)
     if not dated:
         return None
     first, last = min(e.date for e in dated), max(e.date for e in dated)
@@ -249,7 +249,7 @@ class MonthGroup:
 
 @dataclass
 class YearGroup:
-    year: int | None
+    year: int
     months: list[MonthGroup] = field(default_factory=list)
 
 
@@ -260,12 +260,10 @@ def group_by_year_and_month(events: Iterable) -> list[YearGroup]:
     """
     years: list[YearGroup] = []
     for event in events:
-        year = event.date.year if event.date else None
+        year = event.date.year
         if not years or years[-1].year != year:
             years.append(YearGroup(year=year))
-        if event.date is None:
-            label = "Date unknown"
-        elif event.date_precision == DatePrecision.YEAR:
+        if event.date_precision == DatePrecision.YEAR:
             label = f"{event.date.year}, month unknown"
         else:
             label = f"{event.date:%B} {event.date.year}"

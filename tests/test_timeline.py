@@ -178,10 +178,8 @@ def by_groups(mapping: dict):
     return lane_of
 
 
-def test_lanes_layout_is_none_without_dated_events():
-    """Undated events alone cannot be placed on a time axis."""
+def test_lanes_layout_is_none_without_events():
     assert lanes_layout([], by_groups({})) is None
-    assert lanes_layout([FakeEvent("a", None)], by_groups({"a": ["P"]})) is None
 
 
 def test_lanes_layout_puts_the_busiest_lane_first():
@@ -320,15 +318,6 @@ def test_lanes_layout_markers_carry_the_event_fields_and_key_flag():
     assert markers["ruling"].url == "/events/ruling/"
 
 
-def test_lanes_layout_leaves_undated_events_out():
-    """Undated events have no place on the axis and are not drawn."""
-    events = [FakeEvent("dated", d("2025-01-01")), FakeEvent("undated", None)]
-
-    lanes = lanes_layout(events, by_groups({"dated": ["A"], "undated": ["A"]}))
-
-    assert [m.title for m in lanes.lanes[0].markers] == ["dated"]
-
-
 def test_lanes_layout_ticks_first_date_then_each_january():
     """The first tick names the first month; then one tick per following January."""
     events = [FakeEvent("a", d("2024-03-15")), FakeEvent("b", d("2026-02-01"))]
@@ -375,22 +364,6 @@ def test_group_by_year_and_month_labels_year_precision_events():
 
     assert year.year == 2016
     assert [m.label for m in year.months] == ["2016, month unknown", "May 2016"]
-
-
-def test_group_by_year_and_month_puts_undated_events_under_date_unknown():
-    """Undated events (last in timeline order) form a year None, "Date unknown"."""
-    events = [
-        FakeEvent("dated", d("2025-01-02")),
-        FakeEvent("undated 1", None),
-        FakeEvent("undated 2", None),
-    ]
-
-    groups = group_by_year_and_month(events)
-
-    assert [year.year for year in groups] == [2025, None]
-    (unknown,) = groups[-1].months
-    assert unknown.label == "Date unknown"
-    assert [e.title for e in unknown.events] == ["undated 1", "undated 2"]
 
 
 def test_group_by_year_and_month_of_nothing_is_empty():
