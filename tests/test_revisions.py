@@ -188,3 +188,60 @@ def _inline_prefixes(client, url) -> list[str]:
         formset.formset.prefix
         for formset in client.get(url).context["inline_admin_formsets"]
     ]
+
+
+def test_deferred_bump_moves_the_revision_once_after_a_bulk_write(case):
+    from django.db import transaction
+
+    from casetracker.revisions import deferred_bump
+
+    other = CaseFactory()
+    before, other_before = revision(case), revision(other)
+    with transaction.atomic(), deferred_bump([case.pk]):
+        Event.objects.bulk_create(
+            [
+                Event(
+                    case=case,
+                    slug=f"b{n}",
+                    title="B",
+                    kind="filing",
+                    date=D(2024, 1, 1),
+                )
+                for n in range(5)
+            ]
+        )
+        # Paused: the rows are written, the revision has not moved yet.
+        assert revision(case) == before
+
+    assert revision(case) == before + 1
+    assert revision(other) == other_before
+    # The pause ended with the block: the next write bumps as before.
+    EventFactory(case=case)
+    assert revision(case) == before + 2
+
+
+def test_deferred_bump_leaves_no_pause_behind_when_the_block_fails(case):
+    from django.db import transaction
+
+    from casetracker.revisions import PAUSED_TABLE, deferred_bump
+
+    before = revision(case)
+    with pytest.raises(RuntimeError), transaction.atomic(), deferred_bump([case.pk]):
+        EventFactory(case=case)
+        raise RuntimeError("the import broke")
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {PAUSED_TABLE}")
+        assert cursor.fetchone()[0] == 0
+    assert revision(case) == before
+    EventFactory(case=case)
+    assert revision(case) == before + 1
+
+
+def test_deferred_bump_needs_a_transaction(case):
+    from django.db.transaction import TransactionManagementError
+
+    from casetracker.revisions import deferred_bump
+
+    with pytest.raises(TransactionManagementError), deferred_bump([case.pk]):
+        pass
