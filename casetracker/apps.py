@@ -9,7 +9,7 @@ class CasetrackerConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, pre_migrate
 
-        from . import revisions, search
+        from . import facets, revisions, search
 
         # SQLite's full-text triggers are set aside while this app's migrations run
         # (see casetracker/search.py).
@@ -18,3 +18,6 @@ class CasetrackerConfig(AppConfig):
         # So are the case revision triggers, on both databases.
         pre_migrate.connect(revisions.drop_triggers, sender=self)
         post_migrate.connect(revisions.install_triggers, sender=self)
+        # And the triggers that keep the timeline's party and claim index.
+        pre_migrate.connect(facets.drop_triggers, sender=self)
+        post_migrate.connect(facets.install_triggers, sender=self)

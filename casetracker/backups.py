@@ -64,6 +64,7 @@ from .models import (
     Claim,
     ClaimStatusChange,
     Event,
+    EventFacet,
     EventSearch,
     Party,
     Proceeding,
@@ -93,9 +94,10 @@ MODELS: tuple[type[models.Model], ...] = (
     Testimony,
     Citation,
 )
-# Written only by the database, from the rows above: the full-text index and the
-# case's revision counter (see search.py, revisions.py). A restore rebuilds them.
-DERIVED: tuple[type[models.Model], ...] = (EventSearch, CaseRevision)
+# Written only by the database, from the rows above: the full-text index, the
+# timeline's party and claim index and the case's revision counter (see search.py,
+# facets.py, revisions.py). A restore rebuilds them.
+DERIVED: tuple[type[models.Model], ...] = (EventSearch, EventFacet, CaseRevision)
 # The audit history (models/history.py) is this database's record of who changed what,
 # not data of the case: a backup leaves it out, and a restore (bulk writes) adds none.
 # Carried to another database it would name users by ids that mean nothing there.

@@ -49,3 +49,32 @@ class QueryCounter:
 
     def __exit__(self, *exc) -> None:
         self._wrapper.__exit__(*exc)
+
+
+def drop_named_triggers(connection, prefix: str) -> None:
+    """Drop every trigger whose name starts with `prefix` (and its PostgreSQL function).
+
+    The trigger sets (revisions.py, facets.py) are dropped before `migrate` and
+    installed after it: SQLite alters a table by copying it, which fails while a
+    trigger on another table names it.
+    """
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND name GLOB %s",
+                [f"{prefix}*"],
+            )
+            for (name,) in cursor.fetchall():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        else:
+            cursor.execute(
+                "SELECT DISTINCT trigger_name, event_object_table"
+                " FROM information_schema.triggers WHERE trigger_name LIKE %s",
+                [f"{prefix}%"],
+            )
+            for name, table in cursor.fetchall():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")

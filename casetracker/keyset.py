@@ -12,6 +12,7 @@ Search results are ordered by relevance, which has no such index; they, and old
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import F, QuerySet
@@ -94,24 +95,25 @@ class Page:
         return len(self.object_list)
 
 
-ORDER_COLUMNS = tuple(F(name) for name in TIMELINE_ORDER)
-
-
 def keyset_page(
     events: QuerySet,
     *,
     size: int,
     after: Cursor | None = None,
     before: Cursor | None = None,
+    order: Sequence[str] = TIMELINE_ORDER,
 ) -> Page:
     """The `size` events after `after`, before `before`, or from the start.
 
     One query, for size + 1 rows: the extra row only says whether there is more.
+    `order` names the three values of the timeline order as the queryset has them
+    (the event's columns, or annotations that copy them).
     """
+    columns = tuple(F(name) for name in order)
     if before is not None:
         rows = list(
-            events.filter(TupleLessThan(ORDER_COLUMNS, before.values)).order_by(
-                *(f"-{name}" for name in TIMELINE_ORDER)
+            events.filter(TupleLessThan(columns, before.values)).order_by(
+                *(f"-{name}" for name in order)
             )[: size + 1]
         )
         more_before = len(rows) > size
@@ -125,8 +127,8 @@ def keyset_page(
             page.next_params = {"after": str(before)} if before else {}
         return page
     if after is not None:
-        events = events.filter(TupleGreaterThan(ORDER_COLUMNS, after.values))
-    rows = list(events.order_by(*TIMELINE_ORDER)[: size + 1])
+        events = events.filter(TupleGreaterThan(columns, after.values))
+    rows = list(events.order_by(*order)[: size + 1])
     more_after = len(rows) > size
     rows = rows[:size]
     page = Page(rows, anchor=f"a{after}" if after else "1", start=None if after else 1)

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from django.db import DatabaseError, connections, transaction
 from django.db.transaction import TransactionManagementError
 
+from .db import drop_named_triggers
+
 REVISION_TABLE = "casetracker_caserevision"
 # A row here (written and deleted inside one transaction) pauses the triggers.
 PAUSED_TABLE = "casetracker_revision_paused"
@@ -158,23 +160,6 @@ def postgresql_statements() -> dict[str, list[str]]:
     return statements
 
 
-def _installed(cursor, vendor: str) -> list[tuple[str, str]]:
-    """(trigger, table) of the revision triggers in the database."""
-    if vendor == "sqlite":
-        cursor.execute(
-            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'"
-            " AND name GLOB %s",
-            [f"{PREFIX}*"],
-        )
-    else:
-        cursor.execute(
-            "SELECT DISTINCT trigger_name, event_object_table"
-            " FROM information_schema.triggers WHERE trigger_name LIKE %s",
-            [f"{PREFIX}%"],
-        )
-    return cursor.fetchall()
-
-
 def _tables_exist(cursor, connection) -> bool:
     return {REVISION_TABLE, PAUSED_TABLE} <= set(
         connection.introspection.table_names(cursor)
@@ -183,16 +168,7 @@ def _tables_exist(cursor, connection) -> bool:
 
 def drop_triggers(*, using: str = "default", **kwargs) -> None:
     """Remove the triggers (pre_migrate), so migrations can rebuild tables freely."""
-    connection = connections[using]
-    if connection.vendor not in ("sqlite", "postgresql"):
-        return
-    with connection.cursor() as cursor:
-        for name, table in _installed(cursor, connection.vendor):
-            if connection.vendor == "sqlite":
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-            else:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    drop_named_triggers(connections[using], PREFIX)
 
 
 def install_triggers(*, using: str = "default", **kwargs) -> None:

@@ -79,7 +79,9 @@ MAX_WORD_CHARS = 100  # longer "words" are never in the index (pasted hashes, no
 
 # Relative weight of a hit in each column: title, summary, testimony, source headlines.
 # The same proportions as PostgreSQL's ts_rank weights for A, B, C (1.0, 0.4, 0.2).
-SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 2.0)
+# The fifth column, the case's scope token, weighs nothing.
+SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 2.0, 0.0)
+SQLITE_TEXT_COLUMNS = "{title summary testimony sources}"
 
 # A run of letters and digits: the tokens of FTS5's unicode61 tokenizer (categories
 # L*, N*). Underscore is a separator there too.
@@ -148,31 +150,59 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+def scope_token(case_id: int, vendor: str) -> str:
+    """The token that marks every document of one case in the index.
+
+    The index holds every case's events. A search within one case intersects the
+    words' matches with this token's, inside the index, instead of reading every
+    case's matches and dropping the others' (a common word in a 1,000-event case cost
+    as much as in the million-event case next to it). No search box entry can match
+    it: on SQLite the user's terms are confined to the text columns, and on
+    PostgreSQL the parser never makes a lexeme with a `#`.
+    """
+    return f"c{case_id}" if vendor == "sqlite" else f"c#{case_id}"
+
+
 class FullTextQuery(Expression):
     """The terms as the database's full-text query: an FTS5 query string (each term a
     quoted phrase, so no character of it is syntax) or a tsquery built by
-    phraseto_tsquery() per term, which accepts any text."""
+    phraseto_tsquery() per term, which accepts any text. With `case_id`, only that
+    case's documents match (scope_token)."""
 
     output_field = TextField()
 
-    def __init__(self, terms: list[Term]) -> None:
+    def __init__(self, terms: list[Term], case_id: int | None = None) -> None:
         super().__init__()
         self.terms = tuple(terms)
+        self.case_id = case_id
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({[term.text for term in self.terms]!r})"
+        return (
+            f"{self.__class__.__name__}({[term.text for term in self.terms]!r},"
+            f" case_id={self.case_id!r})"
+        )
 
     @property
     def identity(self):
-        return (self.__class__, self.terms)
+        return (self.__class__, self.terms, self.case_id)
 
     def as_sqlite(self, compiler, connection):
-        phrases = ('"{}"'.format(term.text.replace('"', '""')) for term in self.terms)
-        return "%s", [" ".join(phrases)]
+        phrases = " ".join(
+            '"{}"'.format(term.text.replace('"', '""')) for term in self.terms
+        )
+        query = f"{SQLITE_TEXT_COLUMNS} : ({phrases})"
+        if self.case_id is not None:
+            query = f'scope : "{scope_token(self.case_id, "sqlite")}" AND {query}'
+        return "%s", [query]
 
     def as_postgresql(self, compiler, connection):
         sql = " && ".join([f"phraseto_tsquery('{PG_CONFIG}', %s)"] * len(self.terms))
-        return f"({sql})", [term.text for term in self.terms]
+        params = [term.text for term in self.terms]
+        if self.case_id is not None:
+            # A quoted tsquery lexeme is taken as it is, '#' and all.
+            sql += " && %s::tsquery"
+            params.append(f"'{scope_token(self.case_id, 'postgresql')}'")
+        return f"({sql})", params
 
 
 class SearchRank(Func):
@@ -194,8 +224,13 @@ class SearchRank(Func):
         return self.as_sql(compiler, connection, function="ts_rank")
 
 
-def filter_events(events: QuerySet[Event], q: str) -> QuerySet[Event]:
+def filter_events(
+    events: QuerySet[Event], q: str, *, case_id: int | None = None
+) -> QuerySet[Event]:
     """The events matching `q` (see parse_query), annotated with `search_rank`.
+
+    `case_id` confines the full-text query to one case's documents inside the index;
+    the events should be of that case.
 
     Order by `-search_rank` for relevance. Ranking costs a computation per matching
     event however few rows are shown (about 4 microseconds a match on SQLite, 200,000
@@ -209,9 +244,11 @@ def filter_events(events: QuerySet[Event], q: str) -> QuerySet[Event]:
         if q.strip():
             events = events.none()
         return events.annotate(search_rank=Value(0.0, output_field=FloatField()))
-    query = FullTextQuery(terms)
-    return events.filter(search_document__document__match=query).annotate(
-        search_rank=SearchRank(F("search_document__document"), query)
+    # Ranked by the words alone: the scope token is in every candidate.
+    return events.filter(
+        search_document__document__match=FullTextQuery(terms, case_id)
+    ).annotate(
+        search_rank=SearchRank(F("search_document__document"), FullTextQuery(terms))
     )
 
 
@@ -367,13 +404,14 @@ def rebuild_index(*, using: str = "default") -> None:
 
 _SQLITE_DOCUMENT = f"""\
 DELETE FROM {SEARCH_TABLE} WHERE rowid IN ({{ids}});
-INSERT INTO {SEARCH_TABLE} (rowid, title, summary, testimony, sources)
+INSERT INTO {SEARCH_TABLE} (rowid, title, summary, testimony, sources, scope)
 SELECT e.id, e.title, e.summary,
   (SELECT group_concat(t.text, ' ') FROM casetracker_testimony AS t
    WHERE t.event_id = e.id),
   (SELECT group_concat(s.headline, ' ') FROM casetracker_citation AS c
    INNER JOIN casetracker_source AS s ON s.id = c.source_id
-   WHERE c.event_id = e.id)
+   WHERE c.event_id = e.id),
+  'c' || e.case_id  -- scope_token()
 FROM casetracker_event AS e WHERE e.id IN ({{ids}});"""
 
 _NOT_PAUSED = f"NOT EXISTS (SELECT 1 FROM {PAUSED_TABLE})"
@@ -382,8 +420,9 @@ _NOT_PAUSED = f"NOT EXISTS (SELECT 1 FROM {PAUSED_TABLE})"
 _SQLITE_TRIGGERS = {
     "event_insert": ("INSERT ON casetracker_event", "", "NEW.id"),
     "event_update": (
-        "UPDATE OF title, summary ON casetracker_event",
-        "(OLD.title IS NOT NEW.title OR OLD.summary IS NOT NEW.summary)",
+        "UPDATE OF title, summary, case_id ON casetracker_event",
+        "(OLD.title IS NOT NEW.title OR OLD.summary IS NOT NEW.summary"
+        " OR OLD.case_id IS NOT NEW.case_id)",
         "NEW.id",
     ),
     "event_delete": ("DELETE ON casetracker_event", "", None),

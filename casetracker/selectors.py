@@ -12,6 +12,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    FilteredRelation,
     IntegerField,
     Max,
     Min,
@@ -26,6 +27,7 @@ from django.db.models.functions import Coalesce
 from . import search
 from .choices import COVERAGE_KINDS
 from .db import MonthKey
+from .facets import CLAIM, PARTY
 from .keyset import Cursor, Page, keyset_page, offset_page
 from .models import (
     Case,
@@ -40,6 +42,11 @@ from .models import (
 )
 from .models.events import TIMELINE_ORDER
 from .revisions import case_revision
+
+# The names under which timeline_event_list orders its events (see there), and where
+# it takes them from when one party or claim leads.
+TIMELINE_KEY = ("timeline_date", "timeline_rank", "timeline_id")
+FACET_ORDER = ("facet__date", "facet__date_rank", "facet__event_id")
 
 
 def case_list() -> QuerySet[Case]:
@@ -150,7 +157,11 @@ def party_roles(*, case: Case, party: Party) -> QuerySet[CaseParty]:
 
 
 def party_events(*, case: Case, party: Party) -> QuerySet[Event]:
-    return event_list(case=case).filter(parties=party)
+    return timeline_rows(timeline_event_list(case=case, parties=[party]))
+
+
+def claim_events(*, case: Case, claim: Claim) -> QuerySet[Event]:
+    return timeline_rows(timeline_event_list(case=case, claims=[claim]))
 
 
 def party_claims(*, case: Case, party: Party) -> QuerySet[Claim]:
@@ -242,9 +253,46 @@ def timeline_event_list(
     filters narrow each other. `q` is a full-text search (casetracker/search.py) of the
     title, the summary, testimony excerpts and the headlines of cited sources; its
     matches carry a `search_rank`, which timeline_page orders by.
+
+    The events come in timeline order, under the names TIMELINE_KEY: the event's own
+    columns, or the same values from the facet row that a one-party or one-claim
+    filter reads them from (so the database can walk that index in order).
     """
     events = Event.objects.filter(case=case)
-    if parties:
+    # One party or one claim: read in order from the facet index (facets.py); the
+    # other filters narrow its rows. Several parties or claims are tested per event.
+    lead = (PARTY, parties) if len(parties) == 1 else (CLAIM, claims)
+    if len(lead[1]) != 1:
+        lead = None
+        events = events.alias(
+            **{
+                key: F(name)
+                for key, name in zip(TIMELINE_KEY, TIMELINE_ORDER, strict=True)
+            }
+        )
+    else:
+        kind, (target,) = lead
+        # Joined (inner) by the filter; the order's aliases reuse that join.
+        events = (
+            events.alias(
+                facet=FilteredRelation(
+                    "facets",
+                    condition=Q(
+                        facets__case=case,
+                        facets__kind=kind,
+                        facets__target_id=target.pk,
+                    ),
+                )
+            )
+            .filter(facet__kind=kind)
+            .alias(
+                **{
+                    key: F(name)
+                    for key, name in zip(TIMELINE_KEY, FACET_ORDER, strict=True)
+                }
+            )
+        )
+    if parties and not (lead and lead[0] == PARTY):
         events = events.filter(
             Exists(
                 Event.parties.through.objects.filter(
@@ -252,7 +300,7 @@ def timeline_event_list(
                 )
             )
         )
-    if claims:
+    if claims and not (lead and lead[0] == CLAIM):
         events = events.filter(
             Exists(
                 Event.claims.through.objects.filter(
@@ -271,8 +319,8 @@ def timeline_event_list(
     if date_to:
         events = events.filter(date__lte=date_to)
     if q.strip():
-        events = search.filter_events(events, q)
-    return events.chronological()
+        events = search.filter_events(events, q, case_id=case.pk)
+    return events.order_by(*TIMELINE_KEY)
 
 
 def timeline_rows(events: QuerySet[Event]) -> QuerySet[Event]:
@@ -318,7 +366,7 @@ def timeline_page(
     """
     rows = timeline_rows(events)
     if ranked:
-        relevance = rows.order_by("-search_rank", *TIMELINE_ORDER)
+        relevance = rows.order_by("-search_rank", *TIMELINE_KEY)
         return offset_page(relevance, size=size, number=number or 1)
     if number and number > 1 and after is None and before is None:
         page = offset_page(rows, size=size, number=number)
@@ -329,7 +377,7 @@ def timeline_page(
             {"before": str(Cursor.of(page.object_list[0]))} if page.object_list else {}
         )
         return page
-    return keyset_page(rows, size=size, after=after, before=before)
+    return keyset_page(rows, size=size, after=after, before=before, order=TIMELINE_KEY)
 
 
 def timeline_count(events: QuerySet[Event]) -> tuple[int, bool]:

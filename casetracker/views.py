@@ -331,9 +331,7 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
     context = {
         "case": case_obj,
         "claim": claim_obj,
-        "events": selectors.event_list(case=case_obj).filter(claims=claim_obj)[
-            :LIST_LIMIT
-        ],
+        "events": selectors.claim_events(case=case_obj, claim=claim_obj)[:LIST_LIMIT],
         "more_url": reverse("case_timeline", kwargs={"case": case_obj.slug})
         + f"?claim={claim_obj.slug}",
     }

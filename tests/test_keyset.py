@@ -208,3 +208,53 @@ def test_neighbours_follow_the_timeline_order(crowded_case):
     last = Event.objects.get(pk=wanted[-1])
     assert event_neighbours(event=first)[0] is None
     assert event_neighbours(event=last)[1] is None
+
+
+@pytest.mark.parametrize("filters", ["party", "claim", "party+claim", "party+kind"])
+def test_one_party_or_claim_pages_forward_and_back_in_timeline_order(
+    crowded_case, filters
+):
+    """One party or claim is read from its facet index: the same order and pages."""
+    from tests.factories import ClaimFactory
+
+    party, claim = PartyFactory(), ClaimFactory(case=crowded_case)
+    rng = random.Random(filters)
+    events = list(Event.objects.filter(case=crowded_case))
+    for event in events:
+        if rng.random() < 0.6:
+            event.parties.add(party)
+        if rng.random() < 0.6:
+            event.claims.add(claim)
+    # The same party on another case's events must not leak in.
+    EventFactory(date=D(2024, 1, 1)).parties.add(party)
+    wanted_kind = events[0].kind
+    expected = [
+        pk
+        for pk in expected_order(crowded_case)
+        if ("party" not in filters or party.events.filter(pk=pk).exists())
+        and ("claim" not in filters or claim.events.filter(pk=pk).exists())
+        and ("kind" not in filters or Event.objects.get(pk=pk).kind == wanted_kind)
+    ]
+    arguments = {
+        "party": {"parties": [party]},
+        "claim": {"claims": [claim]},
+        "party+claim": {"parties": [party], "claims": [claim]},
+        "party+kind": {"parties": [party], "kinds": [wanted_kind]},
+    }[filters]
+    matching = timeline_event_list(case=crowded_case, **arguments)
+
+    forward, _ = walk_forward(matching, 3)
+    page = timeline_page(
+        matching, size=3, after=Cursor.of(Event.objects.get(pk=expected[-1]))
+    )
+    backward = []
+    while page.has_previous:
+        page = timeline_page(
+            matching, size=3, before=Cursor.parse(page.previous_params["before"])
+        )
+        backward = [e.pk for e in page.object_list] + backward
+
+    assert expected
+    assert forward == expected
+    assert backward == expected
+    assert timeline_count(matching) == (len(expected), False)

@@ -39,7 +39,7 @@ def case(db):
 
 def found(case, q: str) -> list[str]:
     """Titles of the case's events matching `q`, best first, as the timeline orders."""
-    events = search.filter_events(Event.objects.filter(case=case), q)
+    events = search.filter_events(Event.objects.filter(case=case), q, case_id=case.pk)
     return list(
         events.order_by("-search_rank", "date", "date_rank", "id").values_list(
             "title", flat=True
@@ -529,3 +529,47 @@ def test_synthetic_case_is_indexed_as_python_reads_it(db):
         }
         matched = search.filter_events(Event.objects.filter(case=case), word)
         assert set(matched.values_list("pk", flat=True)) == expected, word
+
+
+# One case's search
+
+
+def index_matches(q: str, case_id: int | None) -> set[int]:
+    """Event ids the full-text index itself returns, before any join to events."""
+    from casetracker.models import EventSearch
+
+    query = search.FullTextQuery(search.parse_query(q), case_id)
+    return set(
+        EventSearch.objects.filter(document__match=query).values_list(
+            "event_id", flat=True
+        )
+    )
+
+
+def test_a_case_search_reads_only_that_cases_entries_from_the_index(case):
+    """The scope token confines the match inside the index, not after it."""
+    mine = event(case, "Injunction granted")
+    other_case = CaseFactory()
+    theirs = [event(other_case, f"Injunction {n}") for n in range(3)]
+
+    assert index_matches("injunction", case.pk) == {mine.pk}
+    assert index_matches("injunction", other_case.pk) == {e.pk for e in theirs}
+    assert index_matches("injunction", None) == {mine.pk} | {e.pk for e in theirs}
+    assert found(case, "injunction") == ["Injunction granted"]
+
+
+@pytest.mark.parametrize("typed", ["c{id}", "c#{id}", '"c{id}"', "scope c{id}"])
+def test_the_scope_token_cannot_be_searched_for(case, typed):
+    q = typed.format(id=case.pk)
+
+    assert found(case, q) == []
+
+
+def test_an_event_moved_to_another_case_is_found_there(case):
+    moved = event(case, "Transferred motion")
+    other_case = CaseFactory()
+
+    Event.objects.filter(pk=moved.pk).update(case=other_case)
+
+    assert found(case, "transferred") == []
+    assert found(other_case, "transferred") == ["Transferred motion"]

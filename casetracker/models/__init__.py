@@ -1,6 +1,6 @@
 from .cases import Case, CaseRevision, Proceeding
 from .claims import Claim, ClaimStatusChange
-from .events import Event
+from .events import Event, EventFacet
 from .parties import CaseParty, Party
 from .search import EventSearch
 from .sources import Citation, NewsCoverage, Source
@@ -17,6 +17,7 @@ __all__ = [
     "Claim",
     "ClaimStatusChange",
     "Event",
+    "EventFacet",
     "EventSearch",
     "NewsCoverage",
     "Party",

@@ -181,3 +181,44 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         return reverse(
             "event_detail", kwargs={"case": self.case.slug, "event": self.slug}
         )
+
+
+class EventFacet(models.Model):
+    """One of an event's parties or claims, with the event's place on the timeline.
+
+    Derived from the link tables by database triggers (casetracker/facets.py), so the
+    timeline filtered by one party or claim reads a page from one index, in order.
+    Never written by the application.
+    """
+
+    pk = models.CompositePrimaryKey("event_id", "kind", "target_id")
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the primary key leads with it
+        related_name="facets",
+    )
+    # "p": target_id is a Party; "c": a Claim (facets.PARTY, facets.CLAIM).
+    kind = models.CharField(max_length=1)
+    target_id = models.BigIntegerField()
+    case = models.ForeignKey(
+        "Case",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the timeline index leads with it
+        related_name="+",
+    )
+    date = models.DateField()
+    date_rank = models.SmallIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["case", "kind", "target_id", "date", "date_rank", "event"],
+                name="eventfacet_timeline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}{self.target_id} on event {self.event_id}"
