@@ -246,13 +246,15 @@ def timeline_event_list(
     key_only: bool = False,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    ranked: bool = True,
 ) -> QuerySet[Event]:
     """The case's events matching every given filter, in timeline order.
 
     Within one filter the values are alternatives (any of these parties); different
     filters narrow each other. `q` is a full-text search (casetracker/search.py) of the
     title, the summary, testimony excerpts and the headlines of cited sources; its
-    matches carry a `search_rank`, which timeline_page orders by.
+    matches carry a `search_rank`, which timeline_page orders by (`ranked=False`: no
+    rank, for reading many matches in timeline order; see search.filter_events).
 
     The events come in timeline order, under the names TIMELINE_KEY: the event's own
     columns, or the same values from the facet row that a one-party or one-claim
@@ -319,7 +321,7 @@ def timeline_event_list(
     if date_to:
         events = events.filter(date__lte=date_to)
     if q.strip():
-        events = search.filter_events(events, q, case_id=case.pk)
+        events = search.filter_events(events, q, case_id=case.pk, ranked=ranked)
     return events.order_by(*TIMELINE_KEY)
 
 
@@ -378,6 +380,25 @@ def timeline_page(
         )
         return page
     return keyset_page(rows, size=size, after=after, before=before, order=TIMELINE_KEY)
+
+
+def timeline_search(
+    *, case: Case, **filters
+) -> tuple[QuerySet[Event], bool, tuple[int, bool] | None]:
+    """The events the filters match, whether they are ranked, and their capped count.
+
+    A text search is ranked by relevance unless more than COUNT_CAP events match:
+    ranking costs a computation per match (a second for a word in half of a million
+    events), and a page in timeline order costs a few ms. The count that decides is
+    the one the page shows. Without a text search nothing is counted here (None).
+    """
+    events = timeline_event_list(case=case, **filters)
+    if not filters.get("q", "").strip():
+        return events, False, None
+    counted = timeline_count(events)
+    if counted[1]:
+        return timeline_event_list(case=case, **filters, ranked=False), False, counted
+    return events, True, counted
 
 
 def timeline_count(events: QuerySet[Event]) -> tuple[int, bool]:

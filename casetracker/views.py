@@ -187,9 +187,9 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     form = TimelineFilterForm(request.GET, case=case_obj)
     form.is_valid()
     filters = form.filters
-    matching = selectors.timeline_event_list(case=case_obj, **filters)
+    matching, ranked, counted = selectors.timeline_search(case=case_obj, **filters)
     page = selectors.timeline_page(
-        matching, size=PAGE_SIZE, ranked=bool(filters["q"].strip()), **form.paging
+        matching, size=PAGE_SIZE, ranked=ranked, **form.paging
     )
     filtered = any(filters.values())
     paging_base = request.GET.copy()
@@ -204,12 +204,13 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
         "lane_group": form.lane_group,
         "filtered": filtered,
         "search_query": filters["q"],
+        "search_ranked": ranked,
     }
     load_more = is_partial(request) and request.htmx.target == "load-more"
     if not load_more:
         totals, context["case_event_count"] = selectors.case_month_counts(case=case_obj)
         if filtered:
-            count, capped = selectors.timeline_count(matching)
+            count, capped = counted or selectors.timeline_count(matching)
             # Month counts of a capped result would cost what the cap saves: the
             # strip then shows the whole case only, and says so.
             matched = None if capped else selectors.event_month_counts(matching)

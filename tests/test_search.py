@@ -573,3 +573,75 @@ def test_an_event_moved_to_another_case_is_found_there(case):
 
     assert found(case, "transferred") == []
     assert found(other_case, "transferred") == ["Transferred motion"]
+
+
+# Many matches: timeline order
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    """A count cap of 3, so a handful of events stands for ten thousand."""
+    from casetracker import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+
+
+def dated(case, title: str, year: int) -> Event:
+    import datetime as dt
+
+    return EventFactory(case=case, title=title, date=dt.date(year, 1, 1))
+
+
+def test_a_search_with_few_matches_is_ranked(case, small_cap):
+    from casetracker.selectors import timeline_search
+
+    dated(case, "Appeal noted", 2020)
+    dated(case, "Appeal appeal appeal argued", 2024)
+
+    events, ranked, counted = timeline_search(case=case, q="appeal")
+
+    assert ranked and counted == (2, False)
+    assert [e.title for e in events.order_by("-search_rank")] == [
+        "Appeal appeal appeal argued",
+        "Appeal noted",
+    ]
+
+
+def test_a_search_with_more_matches_than_the_cap_reads_them_in_timeline_order(
+    case, small_cap
+):
+    from casetracker.keyset import Cursor
+    from casetracker.selectors import timeline_page, timeline_search
+
+    years = [2024, 2019, 2022, 2020, 2023]
+    for year in years:
+        dated(case, f"Appeal {year}", year)
+    dated(CaseFactory(), "Appeal elsewhere", 2021)
+
+    events, ranked, counted = timeline_search(case=case, q="appeal")
+    titles, page = [], timeline_page(events, size=2, ranked=ranked)
+    while True:
+        titles += [e.title for e in page.object_list]
+        if not page.has_next:
+            break
+        after = Cursor.parse(page.next_params["after"])
+        page = timeline_page(events, size=2, ranked=ranked, after=after)
+
+    assert not ranked and counted == (3, True)
+    assert titles == [f"Appeal {year}" for year in sorted(years)]
+
+
+def test_the_page_says_when_matches_are_in_timeline_order(client, case, small_cap):
+    from django.urls import reverse
+
+    for year in (2020, 2021, 2022, 2023):
+        dated(case, f"Appeal {year}", year)
+    url = reverse("case_timeline", kwargs={"case": case.slug})
+
+    many = client.get(url, {"q": "appeal"}).text
+    few = client.get(url, {"q": '"appeal 2021"'}).text
+
+    assert "More than 3 of" in many
+    assert "shown in timeline order" in many
+    assert many.index("Appeal 2020") < many.index("Appeal 2023")
+    assert "shown in timeline order" not in few
