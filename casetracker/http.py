@@ -16,6 +16,12 @@ tells whether a page a client or a proxy holds is still current:
 
 ETags are weak: a page carries a fresh CSP nonce each time, so two answers under one
 ETag are equivalent, not byte-identical.
+
+The same ETag keys a cache of rendered pages (CASETRACKER_PAGE_CACHE_SECONDS, in the
+configured cache, shared by app servers through Redis): a page asked for again by any
+client is served from there after the one revision read, without its queries or its
+rendering, with the request's own CSP nonce put in. An edit moves the revision, so the
+next request renders afresh; nothing stale can be served.
 """
 
 import datetime as dt
@@ -31,6 +37,7 @@ from django.core.cache import cache as default_cache
 from django.db import connection
 from django.db.models import Count, Max, Sum
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
@@ -130,6 +137,53 @@ def _last_modified(revision: Revision) -> int | None:
     return int(min(max(revision.changed_at, installed), now).timestamp())
 
 
+# Rendered pages are kept this long at most; 0 turns the cache off.
+DEFAULT_PAGE_CACHE_SECONDS = 600
+PAGE_CACHE_MAX_BYTES = 2_000_000
+# Stands in a stored page for the nonce of the request that rendered it.
+NONCE_SLOT = b'nonce="casetracker-nonce-slot"'
+
+
+def _page_cache_seconds() -> int:
+    return getattr(
+        settings, "CASETRACKER_PAGE_CACHE_SECONDS", DEFAULT_PAGE_CACHE_SECONDS
+    )
+
+
+def _stored_page(request: HttpRequest, key: str) -> HttpResponse | None:
+    """The page rendered earlier under this key, with this request's nonce."""
+    stored = default_cache.get(key)
+    if stored is None:
+        return None
+    content, headers = stored
+    if NONCE_SLOT in content:
+        nonce = get_nonce(request)
+        if nonce is None:  # no CSP middleware: nothing to put there
+            return None
+        content = content.replace(NONCE_SLOT, f'nonce="{nonce}"'.encode())
+    response = HttpResponse(content)
+    for name, value in headers:
+        response.headers[name] = value
+    return response
+
+
+def _store_page(request: HttpRequest, key: str, response: HttpResponse) -> None:
+    if response.streaming or response.cookies:
+        return
+    content = response.content
+    if len(content) > PAGE_CACHE_MAX_BYTES:
+        return
+    nonce = get_nonce(request)
+    if nonce:  # evaluated: the page carries it
+        content = content.replace(f'nonce="{nonce}"'.encode(), NONCE_SLOT)
+    headers = [
+        (name, value)
+        for name, value in response.headers.items()
+        if name.lower() != "content-length"
+    ]
+    default_cache.set(key, (content, headers), timeout=_page_cache_seconds())
+
+
 # A 304 carries no Content-Security-Policy: a cache merges a 304's headers into the page
 # it holds, and that page's scripts carry the nonce of the policy it came with.
 @csp_override({})
@@ -160,12 +214,19 @@ def revalidated(
             response = get_conditional_response(
                 request, etag=etag, last_modified=last_modified
             )
+            key = f"casetracker:page:{etag}"
             if response is not None:
                 response = _without_csp(request, response)
+            elif (caching := _page_cache_seconds() > 0) and (
+                stored := _stored_page(request, key)
+            ):
+                response = stored
             else:
                 response = view(request, *args, **kwargs)
                 if response.status_code != 200:
                     return response
+                if caching:
+                    _store_page(request, key, response)
             response.headers["ETag"] = etag
             if last_modified is not None:
                 response.headers["Last-Modified"] = http_date(last_modified)

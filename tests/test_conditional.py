@@ -331,3 +331,69 @@ def test_health_check_fails_when_the_cache_does(client, monkeypatch):
 
     assert response.status_code == 503
     assert "cache: ConnectionError" in response.text
+
+
+# The rendered-page cache
+
+
+def nonce_of(response) -> str:
+    import re
+
+    policy = response.headers["Content-Security-Policy"]
+    return re.search(r"'nonce-([^']+)'", policy).group(1)
+
+
+def test_a_page_asked_for_again_is_served_from_the_cache_with_a_fresh_nonce(
+    client, case
+):
+    url = timeline(case)
+    first = client.get(url)
+    with QueryCounter() as counter:
+        again = client.get(url)
+
+    assert again.status_code == 200
+    assert counter.count <= 2  # the revision, as for a 304
+    assert nonce_of(again) != nonce_of(first)
+    assert f'nonce="{nonce_of(again)}"' in again.text
+    assert f'nonce="{nonce_of(first)}"' not in again.text
+    assert again.text.replace(nonce_of(again), "N") == first.text.replace(
+        nonce_of(first), "N"
+    )
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_the_fragment_and_the_page_are_cached_apart(client, case):
+    url = timeline(case)
+    page = client.get(url).text
+    fragment = client.get(url, headers=HX).text
+    page_again = client.get(url).text
+    fragment_again = client.get(url, headers=HX).text
+
+    assert "<html" in page and "<html" in page_again
+    assert "<html" not in fragment and "<html" not in fragment_again
+    assert len(fragment_again) == len(fragment)
+
+
+def test_an_edit_between_two_requests_renders_the_page_afresh(client, case):
+    url = timeline(case)
+    client.get(url)
+    event = Event.objects.filter(case=case).first()
+    event.title = "Retitled after the first request"
+    event.save()
+
+    with QueryCounter() as counter:
+        response = client.get(url)
+
+    assert "Retitled after the first request" in response.text
+    assert counter.count > 5
+
+
+def test_the_page_cache_can_be_turned_off(client, case, settings):
+    settings.CASETRACKER_PAGE_CACHE_SECONDS = 0
+    url = timeline(case)
+    client.get(url)
+
+    with QueryCounter() as counter:
+        client.get(url)
+
+    assert counter.count > 5
