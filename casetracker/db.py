@@ -1,7 +1,12 @@
 """Database helpers that must behave the same on SQLite and PostgreSQL."""
 
-from django.db import connections
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import DatabaseError, connections, transaction
 from django.db.models import CharField, Func
+from django.db.transaction import TransactionManagementError
 
 
 class MonthKey(Func):
@@ -78,3 +83,45 @@ def drop_named_triggers(connection, prefix: str) -> None:
             for name, table in cursor.fetchall():
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
                 cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+
+
+def create_triggers(cursor, vendor: str, sqlite: dict, postgresql: dict) -> None:
+    """Run a trigger set's statements: one per trigger on SQLite, a list on PostgreSQL."""
+    if vendor == "sqlite":
+        for sql in sqlite.values():
+            cursor.execute(sql)
+    else:
+        for statements in postgresql.values():
+            for sql in statements:
+                cursor.execute(sql)
+
+
+@contextmanager
+def paused(table: str, what: str, using: str = "default") -> Iterator[None]:
+    """Inside a transaction: a row in `table`, which the triggers that watch it read
+    as "stay quiet", for the length of the block.
+
+    For bulk writers that then do the triggers' work once, set-wise. The row is
+    written in the caller's transaction and deleted before the block ends, so no
+    other connection ever sees it; a failed block rolls it back with the rest.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise TransactionManagementError(
+            f"{what} must run inside transaction.atomic()."
+        )
+    token = uuid.uuid4().hex
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (token) VALUES (%s)", [token])
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        try:
+            with transaction.atomic(using=using), connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table} WHERE token = %s", [token])
+        except DatabaseError:
+            # A broken transaction is rolled back, and the pause with it.
+            if not failed:
+                raise

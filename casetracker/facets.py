@@ -22,7 +22,7 @@ while the triggers were off), the table is rebuilt (`in_step`).
 
 from django.db import connections, transaction
 
-from .db import drop_named_triggers
+from .db import create_triggers, drop_named_triggers
 
 TABLE = "casetracker_eventfacet"
 EVENTS = "casetracker_event"
@@ -188,13 +188,9 @@ def install_triggers(*, using: str = "default", **kwargs) -> None:
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if TABLE not in connection.introspection.table_names(cursor):
             return
-        if connection.vendor == "sqlite":
-            for sql in sqlite_statements().values():
-                cursor.execute(sql)
-        else:
-            for sqls in postgresql_statements().values():
-                for sql in sqls:
-                    cursor.execute(sql)
+        create_triggers(
+            cursor, connection.vendor, sqlite_statements(), postgresql_statements()
+        )
         if not in_step(cursor):
             for sql in rebuild_sql():
                 cursor.execute(sql)

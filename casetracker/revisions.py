@@ -19,14 +19,12 @@ row-level trigger per inserted row and link cost two thirds of a million-event b
 """
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db import DatabaseError, connections, transaction
-from django.db.transaction import TransactionManagementError
+from django.db import connections, transaction
 
-from .db import drop_named_triggers
+from .db import create_triggers, drop_named_triggers, paused
 
 REVISION_TABLE = "casetracker_caserevision"
 # A row here (written and deleted inside one transaction) pauses the triggers.
@@ -180,13 +178,9 @@ def install_triggers(*, using: str = "default", **kwargs) -> None:
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if not _tables_exist(cursor, connection):
             return
-        if connection.vendor == "sqlite":
-            for sql in sqlite_statements().values():
-                cursor.execute(sql)
-        else:
-            for sqls in postgresql_statements().values():
-                for sql in sqls:
-                    cursor.execute(sql)
+        create_triggers(
+            cursor, connection.vendor, sqlite_statements(), postgresql_statements()
+        )
         # Writes made while the triggers were off (during the migrate) went unseen:
         # every case moves on once, so no cache or validator outlives them.
         cursor.execute(
@@ -199,39 +193,19 @@ def install_triggers(*, using: str = "default", **kwargs) -> None:
 def deferred_bump(case_ids: Iterable[int], using: str = "default") -> Iterator[None]:
     """Inside a transaction: the triggers stay quiet, then each case is bumped once.
 
-    For bulk writes that know which cases they touch. The pause is a row written in
-    the caller's transaction and deleted before it ends, so no other connection ever
-    sees it, and a failed block rolls it back with everything else.
+    For bulk writes that know which cases they touch (see db.paused).
     """
-    connection = connections[using]
-    if not connection.in_atomic_block:
-        raise TransactionManagementError(
-            "deferred_bump() must run inside transaction.atomic()."
-        )
     case_ids = sorted(set(case_ids))
-    token = uuid.uuid4().hex
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {PAUSED_TABLE} (token) VALUES (%s)", [token])
-    failed = True
-    try:
+    with paused(PAUSED_TABLE, "deferred_bump()", using):
         yield
-        failed = False
-    finally:
-        try:
-            with transaction.atomic(using=using), connection.cursor() as cursor:
-                cursor.execute(f"DELETE FROM {PAUSED_TABLE} WHERE token = %s", [token])
-        except DatabaseError:
-            # A broken transaction is rolled back, and the pause with it.
-            if not failed:
-                raise
     if case_ids:
         placeholders = ", ".join(["%s"] * len(case_ids))
-        with connection.cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute(
                 _upsert(
                     f"SELECT id AS case_id FROM casetracker_case"
                     f" WHERE id IN ({placeholders})",
-                    _now(connection.vendor),
+                    _now(connections[using].vendor),
                 ),
                 case_ids,
             )

@@ -51,15 +51,14 @@ Highlighting
 import re
 import threading
 import unicodedata
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
 from django.core.exceptions import EmptyResultSet
-from django.db import DatabaseError, connections, transaction
+from django.db import connections, transaction
 from django.db.models import (
     Exists,
     Expression,
@@ -71,10 +70,10 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.transaction import TransactionManagementError
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .db import paused
 from .models import Event
 from .models.search import SEARCH_TABLE, EventSearch
 
@@ -353,35 +352,15 @@ def _marked_pieces(text: str, tokens: list, marked: list[bool]) -> Iterator[str]
 # ---------------------------------------------------------------------------------------
 
 
-@contextmanager
-def deferred_sync(using: str = "default") -> Iterator[None]:
+def deferred_sync(using: str = "default") -> AbstractContextManager[None]:
     """Inside a transaction: the triggers leave the index alone.
 
     For bulk writes, where re-reading an event's document after each of its rows
     costs more than the writes. Before the block ends, index what was written with
-    reindex_events() and remove what was deleted with unindex_events(). The pause is a
-    row written in the caller's transaction, so no other connection sees it.
+    reindex_events() and remove what was deleted with unindex_events() (see
+    db.paused).
     """
-    connection = connections[using]
-    if not connection.in_atomic_block:
-        raise TransactionManagementError(
-            "deferred_sync() must run inside transaction.atomic()."
-        )
-    token = uuid.uuid4().hex
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {PAUSED_TABLE} (token) VALUES (%s)", [token])
-    failed = True
-    try:
-        yield
-        failed = False
-    finally:
-        try:
-            with transaction.atomic(using=using), connection.cursor() as cursor:
-                cursor.execute(f"DELETE FROM {PAUSED_TABLE} WHERE token = %s", [token])
-        except DatabaseError:
-            # A broken transaction is rolled back, and the pause with it.
-            if not failed:
-                raise
+    return paused(PAUSED_TABLE, "deferred_sync()", using)
 
 
 def _ids_sql(events: QuerySet[Event], using: str) -> tuple[str, tuple] | None:
