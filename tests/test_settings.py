@@ -117,3 +117,15 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     )
 
     assert result.stdout.strip().endswith("wal"), result.stderr
+
+
+@pytest.mark.django_db
+def test_postgresql_sessions_run_without_jit():
+    """JIT compilation only adds its compile time to a page's queries."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("A PostgreSQL setting; the suite runs on PostgreSQL too.")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

