@@ -137,17 +137,13 @@ def _last_modified(revision: Revision) -> int | None:
     return int(min(max(revision.changed_at, installed), now).timestamp())
 
 
-# Rendered pages are kept this long at most; 0 turns the cache off.
-DEFAULT_PAGE_CACHE_SECONDS = 600
 PAGE_CACHE_MAX_BYTES = 2_000_000
 # Stands in a stored page for the nonce of the request that rendered it.
 NONCE_SLOT = b'nonce="casetracker-nonce-slot"'
 
 
 def _page_cache_seconds() -> int:
-    return getattr(
-        settings, "CASETRACKER_PAGE_CACHE_SECONDS", DEFAULT_PAGE_CACHE_SECONDS
-    )
+    return settings.CASETRACKER_PAGE_CACHE_SECONDS
 
 
 def _stored_page(request: HttpRequest, key: str) -> HttpResponse | None:
