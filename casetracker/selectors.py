@@ -6,8 +6,10 @@ build queries themselves. Query counts stay fixed per page whatever the case siz
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import (
     Count,
     Exists,
@@ -382,30 +384,61 @@ def timeline_page(
     return keyset_page(rows, size=size, after=after, before=before, order=TIMELINE_KEY)
 
 
+class Tally(NamedTuple):
+    """How many events match, up to COUNT_CAP, and how many in each month."""
+
+    count: int
+    capped: bool  # more than COUNT_CAP match
+    months: dict[dt.date, int] | None  # first day of month -> count; None if capped
+
+
+def timeline_tally(events: QuerySet[Event]) -> Tally:
+    """Count the matches up to COUNT_CAP + 1 and group those by month, in one query.
+
+    Below the cap the month counts are exact, for the overview strip; past it they
+    would cost what the cap saves, so there are none. One query either way: a page
+    runs as many queries for a 1,000-event case as for a million events.
+    """
+    first = (
+        events.order_by()
+        .annotate(month=MonthKey("date"))
+        .values("month")[: COUNT_CAP + 1]
+    )
+    sql, params = first.query.sql_with_params()
+    with connections[events.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT month, COUNT(*) FROM ({sql}) AS matched GROUP BY month", params
+        )
+        rows = cursor.fetchall()
+    months = {_month_start(month): n for month, n in rows}
+    total = sum(months.values())
+    if total > COUNT_CAP:
+        return Tally(COUNT_CAP, True, None)
+    return Tally(total, False, months)
+
+
 def timeline_search(
     *, case: Case, **filters
-) -> tuple[QuerySet[Event], bool, tuple[int, bool] | None]:
-    """The events the filters match, whether they are ranked, and their capped count.
+) -> tuple[QuerySet[Event], bool, Tally | None]:
+    """The events the filters match, whether they are ranked, and their tally.
 
     A text search is ranked by relevance unless more than COUNT_CAP events match:
     ranking costs a computation per match (a second for a word in half of a million
-    events), and a page in timeline order costs a few ms. The count that decides is
+    events), and a page in timeline order costs a few ms. The tally that decides is
     the one the page shows. Without a text search nothing is counted here (None).
     """
     events = timeline_event_list(case=case, **filters)
     if not filters.get("q", "").strip():
         return events, False, None
-    counted = timeline_count(events)
-    if counted[1]:
-        return timeline_event_list(case=case, **filters, ranked=False), False, counted
-    return events, True, counted
+    tally = timeline_tally(events)
+    if tally.capped:
+        return timeline_event_list(case=case, **filters, ranked=False), False, tally
+    return events, True, tally
 
 
-def timeline_count(events: QuerySet[Event]) -> tuple[int, bool]:
-    """How many events match, counted up to COUNT_CAP + 1; and whether it stopped there."""
-    # Only the ids: a text search's rank is not needed to count.
-    count = events.order_by().values("pk")[: COUNT_CAP + 1].count()
-    return min(count, COUNT_CAP), count > COUNT_CAP
+def _month_start(month: str) -> dt.date:
+    """'2024-03' -> 2024-03-01 (MonthKey's text)."""
+    return dt.date(int(month[:4]), int(month[5:7]), 1)
 
 
 def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
@@ -417,7 +450,7 @@ def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
         .annotate(n=Count("pk"))
         .values_list("month", "n")
     )
-    return {dt.date(int(month[:4]), int(month[5:7]), 1): n for month, n in rows}
+    return {_month_start(month): n for month, n in rows}
 
 
 def case_month_counts(*, case: Case) -> tuple[dict[dt.date, int], int]:

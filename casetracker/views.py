@@ -187,7 +187,7 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     form = TimelineFilterForm(request.GET, case=case_obj)
     form.is_valid()
     filters = form.filters
-    matching, ranked, counted = selectors.timeline_search(case=case_obj, **filters)
+    matching, ranked, tally = selectors.timeline_search(case=case_obj, **filters)
     page = selectors.timeline_page(
         matching, size=PAGE_SIZE, ranked=ranked, **form.paging
     )
@@ -210,10 +210,8 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     if not load_more:
         totals, context["case_event_count"] = selectors.case_month_counts(case=case_obj)
         if filtered:
-            count, capped = counted or selectors.timeline_count(matching)
-            # Month counts of a capped result would cost what the cap saves: the
-            # strip then shows the whole case only, and says so.
-            matched = None if capped else selectors.event_month_counts(matching)
+            # Past the cap the strip shows the whole case only, and says so.
+            count, capped, matched = tally or selectors.timeline_tally(matching)
         else:
             count, capped, matched = context["case_event_count"], False, totals
         context.update(match_count=count, match_capped=capped)

@@ -11,9 +11,9 @@ from casetracker.keyset import Cursor, CursorError
 from casetracker.models import Event
 from casetracker.selectors import (
     event_neighbours,
-    timeline_count,
     timeline_event_list,
     timeline_page,
+    timeline_tally,
 )
 from tests.factories import CaseFactory, EventFactory, PartyFactory
 
@@ -191,10 +191,10 @@ def test_counts_stop_at_the_cap(crowded_case, monkeypatch):
     monkeypatch.setattr("casetracker.selectors.COUNT_CAP", 20)
     events = timeline_event_list(case=crowded_case)
 
-    assert timeline_count(events) == (20, True)
+    assert timeline_tally(events)[:2] == (20, True)
     few = Event.objects.filter(case=crowded_case, date=D(2025, 1, 2)).count()
     assert 0 < few < 20
-    assert timeline_count(events.filter(date=D(2025, 1, 2))) == (few, False)
+    assert timeline_tally(events.filter(date=D(2025, 1, 2)))[:2] == (few, False)
 
 
 def test_neighbours_follow_the_timeline_order(crowded_case):
@@ -257,4 +257,19 @@ def test_one_party_or_claim_pages_forward_and_back_in_timeline_order(
     assert expected
     assert forward == expected
     assert backward == expected
-    assert timeline_count(matching) == (len(expected), False)
+    assert timeline_tally(matching)[:2] == (len(expected), False)
+
+
+def test_the_tally_counts_months_below_the_cap_and_stops_past_it(
+    crowded_case, monkeypatch
+):
+    from casetracker import selectors
+
+    events = timeline_event_list(case=crowded_case)
+    below = timeline_tally(events)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 52)
+    past = timeline_tally(events)
+
+    assert below.count == 53 and not below.capped
+    assert below.months == selectors.event_month_counts(events)
+    assert past == (52, True, None)

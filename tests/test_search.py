@@ -600,7 +600,7 @@ def test_a_search_with_few_matches_is_ranked(case, small_cap):
 
     events, ranked, counted = timeline_search(case=case, q="appeal")
 
-    assert ranked and counted == (2, False)
+    assert ranked and counted[:2] == (2, False)
     assert [e.title for e in events.order_by("-search_rank")] == [
         "Appeal appeal appeal argued",
         "Appeal noted",
@@ -627,7 +627,7 @@ def test_a_search_with_more_matches_than_the_cap_reads_them_in_timeline_order(
         after = Cursor.parse(page.next_params["after"])
         page = timeline_page(events, size=2, ranked=ranked, after=after)
 
-    assert not ranked and counted == (3, True)
+    assert not ranked and counted[:2] == (3, True)
     assert titles == [f"Appeal {year}" for year in sorted(years)]
 
 
