@@ -369,3 +369,24 @@ def test_group_by_year_and_month_labels_year_precision_events():
 def test_group_by_year_and_month_of_nothing_is_empty():
     """No events, no groups."""
     assert group_by_year_and_month([]) == []
+
+
+def test_strip_bars_escape_the_link_and_never_localize_numbers():
+    from django.utils import translation
+
+    from casetracker.templatetags.strip import strip_bars
+
+    totals = {dt.date(2024, 1, 1): 3, dt.date(2024, 3, 1): 2}
+    strip = overview_strip(totals, {dt.date(2024, 1, 1): 1}, bar_width=2.5, gap=1)
+    with translation.override("de"):
+        html = strip_bars(strip, '/t/?q="<b>&x=1&')
+
+    assert html.count('<a class="bar"') == 2
+    assert (
+        'href="/t/?q=&quot;&lt;b&gt;&amp;x=1&amp;from=2024-01&amp;to=2024-01"' in html
+    )
+    assert "<b>" not in html
+    assert 'width="2.5"' in html and "2,5" not in html
+    assert 'x="7.0"' in html  # March: the third month on the axis
+    assert html.count('class="bar-matched"') == 1
+    assert "<title>January 2024: 3 events, 1 shown</title>" in html
