@@ -55,7 +55,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import search
+from . import revisions, search
 from .models import (
     Case,
     CaseParty,
@@ -631,8 +631,9 @@ class _Restorer:
     def write(self) -> dict[str, int]:
         counts = {}
         # The full-text index is derived data: rebuilt once for the case's events at
-        # the end, rather than by the triggers once per inserted row.
-        with search.deferred_sync():
+        # the end, rather than by the triggers once per inserted row. The case's
+        # revision moves once too (the case is new here: no other case is touched).
+        with search.deferred_sync(), revisions.deferred_bump(self.ids[Case]):
             for table in self.tables.values():
                 fields, rows = self.rows[table.name]
                 if table.model is Party:

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
 
@@ -199,6 +200,13 @@ def test_a_restored_case_is_identical_row_for_row(demo_case, client):
     assert body(client.get(csv_url)) == csv_before
     assert searched("distillation") == found_before  # the search index is rebuilt
     assert body(client.get(event.get_absolute_url())) == page_before
+    # Derived data is back too: the case's revision and its party and claim index.
+    from casetracker.facets import in_step
+    from casetracker.revisions import case_revision
+
+    assert case_revision(Case.objects.get(slug=DEMO))[0] >= 1
+    with connection.cursor() as cursor:
+        assert in_step(cursor)
 
 
 def test_new_rows_after_a_restore_get_fresh_ids():
