@@ -152,8 +152,9 @@ def in_step(cursor) -> bool:
 
     As many rows as links, and each link's row present with its event's current
     place: since a row is unique per link, the two sets are then equal. One probe of
-    the primary key per link (a few seconds at a million events), where a rebuild
-    would rewrite every row and index entry.
+    the primary key per link (8 s for the 3.3 million links of a million events on
+    SQLite, on a busy machine), where a rebuild would rewrite every row and index
+    entry.
     """
     cursor.execute(
         f"SELECT (SELECT COUNT(*) FROM {TABLE})"
