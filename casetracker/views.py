@@ -97,13 +97,24 @@ def _bad_filters(form: TimelineFilterForm) -> HttpResponseBadRequest | None:
     )
 
 
-def _filtered_events(request: HttpRequest, case: str):
-    """The case and its events under the request's filters, or a 400 response."""
+def _filtered_events(request: HttpRequest, case: str, *, few: bool = False):
+    """The case and its events under the request's filters, or a 400 response.
+
+    `few`: only the first rows will be read (a feed). A search with many matches is
+    then read the way the page reads it (selectors.timeline_search), in index order
+    with no sort of them all: 0.4 s instead of 5.9 s for a word in half of a million
+    events. A whole export reads every match anyway, and the full-text index's own
+    order then sorts faster (74 s against 148 s for that word's 500,000 events).
+    """
     case_obj = _get_or_404(selectors.case_get, slug=case)
     form = TimelineFilterForm(request.GET, case=case_obj)
     if not form.is_valid() and (error := _bad_filters(form)):
         return case_obj, None, error
-    return case_obj, selectors.timeline_event_list(case=case_obj, **form.filters), None
+    if few:
+        events, _, _ = selectors.timeline_search(case=case_obj, **form.filters)
+    else:
+        events = selectors.timeline_event_list(case=case_obj, **form.filters)
+    return case_obj, events, None
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -149,7 +160,7 @@ def case_timeline_ics(request: HttpRequest, case: str) -> HttpResponse:
 @case_revalidated
 def case_feed(request: HttpRequest, case: str) -> HttpResponse:
     """An Atom feed of the case's events, newest first (the timeline filters apply)."""
-    case_obj, events, error = _filtered_events(request, case)
+    case_obj, events, error = _filtered_events(request, case, few=True)
     if error:
         return error
     return feeds.CaseEventsFeed()(request, case=case_obj, events=events)

@@ -645,3 +645,23 @@ def test_the_page_says_when_matches_are_in_timeline_order(client, case, small_ca
     assert "shown in timeline order" in many
     assert many.index("Appeal 2020") < many.index("Appeal 2023")
     assert "shown in timeline order" not in few
+
+
+def test_a_feed_of_a_search_with_many_matches_lists_the_newest_matches(
+    client, case, small_cap
+):
+    from django.urls import reverse
+
+    for year in (2019, 2023, 2021, 2020, 2022):
+        dated(case, f"Appeal {year}", year)
+    dated(case, "Unrelated 2024", 2024)
+
+    feed = client.get(reverse("case_feed", kwargs={"case": case.slug}), {"q": "appeal"})
+
+    titles = [
+        line.split("<title>")[1].split("</title>")[0]
+        for line in feed.text.split("<entry>")[1:]
+    ]
+    assert [title.rsplit(": ", 1)[1] for title in titles] == [
+        f"Appeal {year}" for year in (2023, 2022, 2021, 2020, 2019)
+    ]
