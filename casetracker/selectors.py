@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     Count,
@@ -404,7 +405,10 @@ def timeline_tally(events: QuerySet[Event]) -> Tally:
         .annotate(month=MonthKey("date"))
         .values("month")[: COUNT_CAP + 1]
     )
-    sql, params = first.query.sql_with_params()
+    try:
+        sql, params = first.query.sql_with_params()
+    except EmptyResultSet:  # a queryset that can match nothing (.none())
+        return Tally(0, False, {})
     with connections[events.db].cursor() as cursor:
         cursor.execute(
             f"SELECT month, COUNT(*) FROM ({sql}) AS matched GROUP BY month", params
