@@ -396,13 +396,17 @@ class Tally(NamedTuple):
 def timeline_tally(events: QuerySet[Event]) -> Tally:
     """Count the matches up to COUNT_CAP + 1 and group those by month, in one query.
 
+    `events` comes from timeline_event_list (it names the date TIMELINE_KEY[0]).
+
     Below the cap the month counts are exact, for the overview strip; past it they
     would cost what the cap saves, so there are none. One query either way: a page
     runs as many queries for a 1,000-event case as for a million events.
     """
+    # The date under its timeline name: from the facet index when it leads, so the
+    # count reads that index alone.
     first = (
         events.order_by()
-        .annotate(month=MonthKey("date"))
+        .annotate(month=MonthKey(TIMELINE_KEY[0]))
         .values("month")[: COUNT_CAP + 1]
     )
     try:
