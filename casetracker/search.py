@@ -41,6 +41,12 @@ Querying
     page shows: a word in half of 200,000 events takes 0.2-0.4 s on either database,
     a rare word 5-25 ms.
 
+    `case_id` scopes the query to one case inside the index (scope_token), so a small
+    case's search never reads a big case's matches. `ranked=False` is the other plan,
+    for many matches read in timeline order (selectors.timeline_search): the events
+    are walked in order and each is tested against the index by key, the probing the
+    join above avoids, which pays off when a page needs few tests.
+
 Highlighting
     `highlight(text, q)` escapes the text and marks the words the query matched. It
     stems in Python with the same algorithm as the database: the original Porter
