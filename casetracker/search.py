@@ -311,22 +311,43 @@ def highlight(text: str, q: str, *, using: str = "default") -> SafeString:
     escaped exactly once and `q` never reaches the output, so any text and any query
     are safe.
     """
-    terms = parse_query(q)
-    if not terms or not text:
+    if not text:
         return escape(text)
     algorithm = STEMMER_FOR_VENDOR.get(connections[using].vendor, "english")
+    words, phrases = _query_keys(algorithm, q)
+    if not words and not phrases:
+        return escape(text)
     tokens = [
         (m.start(), m.end(), _key(algorithm, m.group())) for m in WORD.finditer(text)
     ]
     keys = [key for _, _, key in tokens]
-    marked = [False] * len(tokens)
-    for term in terms:
-        phrase = [_key(algorithm, word) for word in term.words]
+    marked = [key in words for key in keys]
+    for phrase in phrases:
         size = len(phrase)
         for start in range(len(keys) - size + 1):
-            if keys[start : start + size] == phrase:
+            if tuple(keys[start : start + size]) == phrase:
                 marked[start : start + size] = [True] * size
+    if not any(marked):
+        return escape(text)
     return mark_safe("".join(_marked_pieces(text, tokens, marked)))
+
+
+@lru_cache(maxsize=256)
+def _query_keys(
+    algorithm: str, q: str
+) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    """The stems of `q`'s single words, and its phrases as lists of stems.
+
+    A page highlights the same query in every row it shows, three times a row.
+    """
+    terms = parse_query(q)
+    words = frozenset(_key(algorithm, t.words[0]) for t in terms if len(t.words) == 1)
+    phrases = tuple(
+        tuple(_key(algorithm, word) for word in t.words)
+        for t in terms
+        if len(t.words) > 1
+    )
+    return words, phrases
 
 
 def _marked_pieces(text: str, tokens: list, marked: list[bool]) -> Iterator[str]:

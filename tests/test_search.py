@@ -418,10 +418,8 @@ def test_highlight_without_query_only_escapes():
     assert search.highlight("<b>Ruling</b>", '"*"') == "&lt;b&gt;Ruling&lt;/b&gt;"
 
 
-def test_highlight_filter():
-    template = engines["django"].from_string(
-        "{% load search %}{{ text|highlight:search_query }}"
-    )
+def test_highlighted_tag_reads_the_query_from_the_page():
+    template = engines["django"].from_string("{% load search %}{% highlighted text %}")
 
     assert template.render({"text": "<i>Ruling</i>", "search_query": ""}) == (
         "&lt;i&gt;Ruling&lt;/i&gt;"
@@ -429,6 +427,7 @@ def test_highlight_filter():
     assert template.render({"text": "<i>Ruling</i>", "search_query": "rule"}) == (
         "&lt;i&gt;<mark>Ruling</mark>&lt;/i&gt;"
     )
+    assert template.render({"text": "<i>Ruling</i>"}) == "&lt;i&gt;Ruling&lt;/i&gt;"
 
 
 def test_timeline_event_marks_title_and_summary_when_searching(db):

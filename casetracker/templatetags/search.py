@@ -1,4 +1,4 @@
-"""{% load search %}: `{{ event.title|highlight:search_query }}` marks search matches."""
+"""{% load search %}: `{% highlighted event.title %}` marks the page's search matches."""
 
 from django import template
 from django.utils.html import conditional_escape
@@ -9,13 +9,17 @@ from .. import search
 register = template.Library()
 
 
-@register.filter(needs_autoescape=True)
-def highlight(value, query, autoescape=True) -> SafeString | str:
-    """The value escaped, with the words `query` matched in <mark> (search.highlight).
+@register.simple_tag(takes_context=True)
+def highlighted(context, value) -> SafeString:
+    """The value escaped, with the words of the page's `search_query` marked
+    (search.highlight).
 
-    Without a query, the plain value, escaped as usual.
+    The query comes from the context, so a row renders the same whether its page
+    searches or not (`search_query` absent or blank: the value only escaped); the
+    title and the summary read it without each repeating the test.
     """
     text = "" if value is None else str(value)
+    query = context.get("search_query") or ""
     if not query:
-        return conditional_escape(text) if autoescape else text
+        return conditional_escape(text)
     return search.highlight(text, str(query))
