@@ -116,3 +116,26 @@ def test_migrate_rebuilds_rows_written_while_the_triggers_were_off(linked):
     # And the triggers are back.
     EventFactory(case=case).parties.add(party)
     assert rows() == expected()
+
+
+def test_a_one_party_date_range_is_read_from_the_facet_index(linked):
+    from casetracker.selectors import timeline_event_list
+
+    case, _, party, _, claim = linked
+    for year in range(2019, 2025):
+        EventFactory(case=case, date=D(year, 3, 1), title=f"Y{year}").parties.add(party)
+    EventFactory(case=case, date=D(2021, 3, 1), title="Without the party")
+
+    for lead in ({"parties": [party]}, {"claims": [claim]}):
+        events = timeline_event_list(
+            case=case, date_from=D(2020, 3, 1), date_to=D(2022, 3, 1), **lead
+        )
+        sql = str(events.query)
+        # The range is on the facet row's date, so the index seeks to it instead of
+        # reading the party's earlier rows and each one's event.
+        assert '"facet"."date" >=' in sql and '"facet"."date" <=' in sql
+
+    events = timeline_event_list(
+        case=case, parties=[party], date_from=D(2020, 3, 1), date_to=D(2022, 3, 1)
+    )
+    assert [e.title for e in events] == ["Y2020", "Y2021", "Y2022"]
