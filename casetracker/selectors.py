@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -29,7 +30,7 @@ from django.db.models.functions import Coalesce
 
 from . import search
 from .choices import COVERAGE_KINDS
-from .db import MonthKey
+from .db import MonthKey, OverBudgetError, time_budget
 from .facets import CLAIM, PARTY
 from .keyset import Cursor, Page, keyset_page, offset_page
 from .models import (
@@ -394,9 +395,13 @@ def timeline_page(
 class Tally(NamedTuple):
     """How many events match, up to COUNT_CAP, and how many in each month."""
 
-    count: int
+    count: int | None  # None: not counted, it would have taken too long
     capped: bool  # more than COUNT_CAP match
-    months: dict[dt.date, int] | None  # first day of month -> count; None if capped
+    months: dict[dt.date, int] | None  # first day of month -> count; None if inexact
+
+    @property
+    def exact(self) -> bool:
+        return self.months is not None
 
 
 def timeline_tally(events: QuerySet[Event]) -> Tally:
@@ -407,6 +412,13 @@ def timeline_tally(events: QuerySet[Event]) -> Tally:
     Below the cap the month counts are exact, for the overview strip; past it they
     would cost what the cap saves, so there are none. One query either way: a page
     runs as many queries for a 1,000-event case as for a million events.
+
+    The cap bounds the matches counted, not the rows read to find them: filters that
+    each match many events and together few (a party, two kinds, a date range and a
+    common word) can read a big case's rows by the hundred thousand to find fewer
+    than COUNT_CAP. So the count also has a time budget (CASETRACKER_COUNT_BUDGET_MS);
+    past it the database stops the count and the tally says it was not counted. The
+    page itself never needs the count: it reads its rows in timeline order.
     """
     # The date under its timeline name: from the facet index when it leads, so the
     # count reads that index alone.
@@ -419,11 +431,18 @@ def timeline_tally(events: QuerySet[Event]) -> Tally:
         sql, params = first.query.sql_with_params()
     except EmptyResultSet:  # a queryset that can match nothing (.none())
         return Tally(0, False, {})
-    with connections[events.db].cursor() as cursor:
-        cursor.execute(
-            f"SELECT month, COUNT(*) FROM ({sql}) AS matched GROUP BY month", params
-        )
-        rows = cursor.fetchall()
+    try:
+        with (
+            time_budget(settings.CASETRACKER_COUNT_BUDGET_MS, using=events.db),
+            connections[events.db].cursor() as cursor,
+        ):
+            cursor.execute(
+                f"SELECT month, COUNT(*) FROM ({sql}) AS matched GROUP BY month",
+                params,
+            )
+            rows = cursor.fetchall()
+    except OverBudgetError:
+        return Tally(None, False, None)
     months = {_month_start(month): n for month, n in rows}
     total = sum(months.values())
     if total > COUNT_CAP:
@@ -436,16 +455,17 @@ def timeline_search(
 ) -> tuple[QuerySet[Event], bool, Tally | None]:
     """The events the filters match, whether they are ranked, and their tally.
 
-    A text search is ranked by relevance unless more than COUNT_CAP events match:
-    ranking costs a computation per match (a second for a word in half of a million
-    events), and a page in timeline order costs a few ms. The tally that decides is
-    the one the page shows. Without a text search nothing is counted here (None).
+    A text search is ranked by relevance unless more than COUNT_CAP events match (or
+    counting them ran out of time): ranking costs a computation per match (a second
+    for a word in half of a million events), and a page in timeline order costs a few
+    ms. The tally that decides is the one the page shows. Without a text search
+    nothing is counted here (None).
     """
     events = timeline_event_list(case=case, **filters)
     if not filters.get("q", "").strip():
         return events, False, None
     tally = timeline_tally(events)
-    if tally.capped:
+    if not tally.exact:
         return timeline_event_list(case=case, **filters, ranked=False), False, tally
     return events, True, tally
 

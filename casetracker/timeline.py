@@ -16,6 +16,15 @@ def month_start(value: dt.date) -> dt.date:
     return value.replace(day=1)
 
 
+def event_months(events: Iterable) -> dict[dt.date, int]:
+    """How many of these events fall in each month (first day of the month -> count)."""
+    counts: dict[dt.date, int] = {}
+    for event in events:
+        month = month_start(event.date)
+        counts[month] = counts.get(month, 0) + 1
+    return counts
+
+
 def add_months(value: dt.date, months: int) -> dt.date:
     index = value.year * 12 + value.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)

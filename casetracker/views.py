@@ -31,7 +31,12 @@ from .htmx import (
 )
 from .http import case_list_revalidated, case_revalidated, health_problems
 from .models import Case, Claim, Event, Party
-from .timeline import group_by_year_and_month, lanes_layout, overview_strip
+from .timeline import (
+    event_months,
+    group_by_year_and_month,
+    lanes_layout,
+    overview_strip,
+)
 
 
 def _get_or_404(getter: Callable, **kwargs):
@@ -223,6 +228,9 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
         if filtered:
             # Past the cap the strip shows the whole case only, and says so.
             count, capped, matched = tally or selectors.timeline_tally(matching)
+            if count is None and not (page.has_next or page.has_previous):
+                # Not counted in time, but every match is on this page.
+                count, matched = len(page.object_list), event_months(page.object_list)
         else:
             count, capped, matched = context["case_event_count"], False, totals
         context.update(match_count=count, match_capped=capped)

@@ -154,6 +154,10 @@ LOGIN_CLIENT_IP_HEADER = os.environ.get("LOGIN_CLIENT_IP_HEADER", "")
 # case's revision (casetracker/http.py): an edit is never served stale. 0 turns it off.
 CASETRACKER_PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 600))
 
+# How long a filtered timeline may spend counting its matches (selectors.timeline_tally)
+# before the database stops the count and the page says it was not counted.
+CASETRACKER_COUNT_BUDGET_MS = int(os.environ.get("COUNT_BUDGET_MS", 60))
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
