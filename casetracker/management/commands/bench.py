@@ -100,27 +100,17 @@ class Command(BaseCommand):
             ROOT_URLCONF=__name__,
         ):
             client = Client()
-            floor, _, _, _ = self.time_request(client, "/bench-floor/", {})
-            results["floor_ms"] = round(floor * 1000, 2)
+            client.get("/bench-floor/")  # warm-up
+            floor = self.alternate(client, {"floor": ("/bench-floor/", {})})["floor"]
+            results["floor_ms"] = round(statistics.median(floor) * 1000, 2)
             self.stdout.write(
-                f"{'floor: base template, no query':<34} {floor * 1000:>8.1f} ms"
+                f"{'floor: base template, no query':<34} {results['floor_ms']:>8.1f} ms"
             )
             for name, url_of in self.page_cases():
-                row = {"page": name}
-                for label, case in (("small", small), ("big", big)):
-                    url, headers = url_of(case)
-                    seconds, queries, status, cached = self.time_request(
-                        client, url, headers
-                    )
-                    row[label] = {
-                        "ms": round(seconds * 1000, 1),
-                        "cached_ms": round(cached * 1000, 2),
-                        "queries": queries,
-                        "status": status,
-                    }
-                row["ratio"] = round(
-                    row["big"]["ms"] / max(row["small"]["ms"], 0.01), 2
-                )
+                row = {
+                    "page": name,
+                    **self.time_pair(client, url_of(small), url_of(big)),
+                }
                 row["big_vs_floor"] = round(row["big"]["ms"] / results["floor_ms"], 1)
                 row["big_cached_vs_floor"] = round(
                     row["big"]["cached_ms"] / results["floor_ms"], 1
@@ -267,27 +257,48 @@ class Command(BaseCommand):
             ("case overview", lambda c: (c.get_absolute_url(), {})),
         ]
 
-    def time_request(
-        self, client: Client, url: str, headers: dict
-    ) -> tuple[float, int, int, float]:
-        """Median seconds rendering the page (the page cache off), its queries, its
-        status, and the median seconds serving it from the page cache."""
-        with override_settings(CASETRACKER_PAGE_CACHE_SECONDS=0):
-            response = client.get(url, headers=headers)  # warm-up
-            with QueryCounter() as counter:
-                client.get(url, headers=headers)
-            rendered = self.median_seconds(client, url, headers)
-        client.get(url, headers=headers)  # fills the page cache
-        cached = self.median_seconds(client, url, headers)
-        return rendered, counter.count, response.status_code, cached
+    def time_pair(self, client: Client, small: tuple, big: tuple) -> dict:
+        """The same page of the small and the big case, each run timing one then the
+        other, rendered (the page cache off) and then served from the page cache.
 
-    def median_seconds(self, client: Client, url: str, headers: dict) -> float:
-        timings = []
+        Each side's figure is its median; the ratio is the median of the run-by-run
+        ratios. These machines slow down in bursts of seconds: timing all of one side
+        and then all of the other let a burst fall on one side only (ratios from 0.7
+        to 1.8 for pages that do the same work), alternating puts both in it.
+        """
+        sides = {"small": small, "big": big}
+        figures = {label: {} for label in sides}
+        with override_settings(CASETRACKER_PAGE_CACHE_SECONDS=0):
+            for label, (url, headers) in sides.items():
+                response = client.get(url, headers=headers)  # warm-up
+                with QueryCounter() as counter:
+                    client.get(url, headers=headers)
+                figures[label].update(
+                    queries=counter.count, status=response.status_code
+                )
+            rendered = self.alternate(client, sides)
+        for url, headers in sides.values():
+            client.get(url, headers=headers)  # fills the page cache
+        cached = self.alternate(client, sides)
+        for label in sides:
+            figures[label]["ms"] = round(statistics.median(rendered[label]) * 1000, 1)
+            figures[label]["cached_ms"] = round(
+                statistics.median(cached[label]) * 1000, 2
+            )
+        ratios = [
+            b / s for s, b in zip(rendered["small"], rendered["big"], strict=True)
+        ]
+        return {**figures, "ratio": round(statistics.median(ratios), 2)}
+
+    def alternate(self, client: Client, sides: dict) -> dict[str, list[float]]:
+        """Seconds per request, `runs` times each side, the sides taking turns."""
+        timings = {label: [] for label in sides}
         for _ in range(self.runs):
-            start = time.perf_counter()
-            client.get(url, headers=headers)
-            timings.append(time.perf_counter() - start)
-        return statistics.median(timings)
+            for label, (url, headers) in sides.items():
+                start = time.perf_counter()
+                client.get(url, headers=headers)
+                timings[label].append(time.perf_counter() - start)
+        return timings
 
     # CSV ---------------------------------------------------------------------------------
 

@@ -1,0 +1,35 @@
+"""manage.py bench, end to end on tiny cases: every page answers and the figures land
+in the JSON. (Equal query counts for small and big cases are tested page by page in
+test_views.py, on data of the same shape; cases this small have pages with no rows.)"""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
+    target = tmp_path / "figures.json"
+
+    call_command(
+        "bench",
+        events=120,
+        small=40,
+        runs=1,
+        skip_csv=True,
+        json=target,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+    figures = json.loads(target.read_text(encoding="utf-8"))
+    pages = {row["page"]: row for row in figures["pages"]}
+    assert figures["events"] == {"big": 120, "small": 40}
+    assert {"timeline, all filters", "case overview", "event page"} <= set(pages)
+    for name, row in pages.items():
+        assert row["small"]["status"] == row["big"]["status"] == 200, name
+        assert row["small"]["queries"] > 0 and row["big"]["queries"] > 0, name
+        assert row["big"]["ms"] > 0 and row["big"]["cached_ms"] > 0, name
