@@ -40,6 +40,7 @@ from .models import (
     Claim,
     ClaimStatusChange,
     Event,
+    EventFacet,
     Party,
     Source,
     Testimony,
@@ -266,9 +267,8 @@ def timeline_event_list(
     """
     # One party or one claim: read in order from the facet index (facets.py); the
     # other filters narrow its rows. Several parties or claims are tested per event.
-    lead = (PARTY, parties) if len(parties) == 1 else (CLAIM, claims)
-    if len(lead[1]) != 1:
-        lead = None
+    lead = _facet_lead(parties, claims)
+    if lead is None:
         events = Event.objects.filter(case=case).alias(
             **{
                 key: F(name)
@@ -276,7 +276,7 @@ def timeline_event_list(
             }
         )
     else:
-        kind, (target,) = lead
+        kind, target = lead
         # Joined (inner) by the filter; the order's aliases reuse that join. The
         # facet rows carry the case: testing it on the events too made PostgreSQL
         # hash every event of the case to count a claim's first 10,001 (167 ms).
@@ -333,6 +333,17 @@ def timeline_event_list(
     if q.strip():
         events = search.filter_events(events, q, case_id=case.pk, ranked=ranked)
     return events.order_by(*TIMELINE_KEY)
+
+
+def _facet_lead(
+    parties: Sequence[Party], claims: Sequence[Claim]
+) -> tuple[str, Party | Claim] | None:
+    """The facet index that leads a timeline: its one party, else its one claim."""
+    if len(parties) == 1:
+        return PARTY, parties[0]
+    if len(claims) == 1:
+        return CLAIM, claims[0]
+    return None
 
 
 def timeline_rows(events: QuerySet[Event]) -> QuerySet[Event]:
@@ -407,7 +418,8 @@ class Tally(NamedTuple):
 def timeline_tally(events: QuerySet[Event]) -> Tally:
     """Count the matches up to COUNT_CAP + 1 and group those by month, in one query.
 
-    `events` comes from timeline_event_list (it names the date TIMELINE_KEY[0]).
+    `events` comes from timeline_event_list, or is any queryset that names its
+    date TIMELINE_KEY[0] (see timeline_filtered_tally).
 
     Below the cap the month counts are exact, for the overview strip; past it they
     would cost what the cap saves, so there are none. One query either way: a page
@@ -448,6 +460,46 @@ def timeline_tally(events: QuerySet[Event]) -> Tally:
     if total > COUNT_CAP:
         return Tally(COUNT_CAP, True, None)
     return Tally(total, False, months)
+
+
+def timeline_filtered_tally(
+    *,
+    case: Case,
+    parties: Sequence[Party] = (),
+    claims: Sequence[Claim] = (),
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    **others,
+) -> Tally:
+    """timeline_tally of the events that timeline_event_list(**filters) gives.
+
+    One party or one claim, with at most a date range, is counted in the facet index
+    alone: the count needs nothing of the events then, and joining them made
+    PostgreSQL read the whole event table to count a claim's first 10,001 (70 to
+    240 ms at a million events, against a few ms for the index).
+    """
+    lead = _facet_lead(parties, claims)
+    alone = len(parties) + len(claims) == 1 and not any(others.values())
+    if not (lead and alone):
+        return timeline_tally(
+            timeline_event_list(
+                case=case,
+                parties=parties,
+                claims=claims,
+                date_from=date_from,
+                date_to=date_to,
+                **others,
+            )
+        )
+    kind, target = lead
+    rows = EventFacet.objects.filter(case=case, kind=kind, target_id=target.pk).alias(
+        **{TIMELINE_KEY[0]: F("date")}
+    )
+    if date_from:
+        rows = rows.filter(date__gte=date_from)
+    if date_to:
+        rows = rows.filter(date__lte=date_to)
+    return timeline_tally(rows)
 
 
 def timeline_search(

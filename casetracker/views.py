@@ -227,7 +227,9 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
         totals, context["case_event_count"] = selectors.case_month_counts(case=case_obj)
         if filtered:
             # Past the cap the strip shows the whole case only, and says so.
-            count, capped, matched = tally or selectors.timeline_tally(matching)
+            count, capped, matched = tally or selectors.timeline_filtered_tally(
+                case=case_obj, **filters
+            )
             if count is None and not (page.has_next or page.has_previous):
                 # Not counted in time, but every match is on this page.
                 count, matched = len(page.object_list), event_months(page.object_list)

@@ -139,3 +139,50 @@ def test_a_one_party_date_range_is_read_from_the_facet_index(linked):
         case=case, parties=[party], date_from=D(2020, 3, 1), date_to=D(2022, 3, 1)
     )
     assert [e.title for e in events] == ["Y2020", "Y2021", "Y2022"]
+
+
+def test_a_one_party_or_claim_count_reads_the_facet_index_alone(linked):
+    from casetracker.selectors import (
+        timeline_event_list,
+        timeline_filtered_tally,
+        timeline_tally,
+    )
+
+    case, _, party, other_party, claim = linked
+    for year in range(2019, 2025):
+        event = EventFactory(case=case, date=D(year, 3, 1))
+        event.parties.add(party)
+        if year % 2:
+            event.claims.add(claim)
+    EventFactory(case=case, date=D(2021, 3, 1)).parties.add(other_party)
+
+    # (filters, counted from the facet index alone)
+    combinations = [
+        ({"parties": [party]}, True),
+        ({"claims": [claim]}, True),
+        (
+            {
+                "parties": [party],
+                "date_from": D(2020, 1, 1),
+                "date_to": D(2022, 12, 31),
+            },
+            True,
+        ),
+        ({"claims": [claim], "date_from": D(2021, 1, 1)}, True),
+        ({"parties": [party], "kinds": ["filing"]}, False),
+        ({"parties": [party], "claims": [claim]}, False),
+        ({"parties": [party, other_party]}, False),
+    ]
+    for filters, alone in combinations:
+        statements = []
+
+        def log(execute, sql, params, many, context, statements=statements):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(log):
+            tally = timeline_filtered_tally(case=case, **filters)
+
+        assert tally == timeline_tally(timeline_event_list(case=case, **filters))
+        reads_events = any('"casetracker_event"' in sql for sql in statements)
+        assert reads_events is not alone, filters
