@@ -171,6 +171,11 @@ class Command(BaseCommand):
         call_command(
             "generate_synthetic_case", slug, events=events, replace=True, seed=1
         )
+        if connection.vendor == "postgresql":
+            # What autovacuum does in its own time: without the visibility map the
+            # planner cannot read an index alone (a facet count 25 ms instead of 5).
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM (ANALYZE)")
         return Case.objects.get(slug=slug)
 
     # Pages -------------------------------------------------------------------------------
