@@ -282,6 +282,19 @@ def filter_events(
     )
 
 
+def case_matches(q: str, *, case_id: int) -> QuerySet[EventSearch] | None:
+    """The index rows of the case's events that match `q`, read from the index alone
+    (the case's scope token stands in for the events' case); None when `q` has
+    nothing searchable in it.
+
+    For counting: the index knows how many events match without reading any of them.
+    """
+    terms = parse_query(q)
+    if not terms:
+        return None
+    return EventSearch.objects.filter(document__match=FullTextQuery(terms, case_id))
+
+
 # ---------------------------------------------------------------------------------------
 # Highlighting
 # ---------------------------------------------------------------------------------------

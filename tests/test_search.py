@@ -2,6 +2,7 @@
 is indexed, how the index follows edits, stemming, phrases, ranking, hostile queries,
 and safe highlighting. Run on both databases (DATABASE_URL selects PostgreSQL)."""
 
+import datetime as dt
 import io
 from collections import Counter
 
@@ -664,3 +665,26 @@ def test_a_feed_of_a_search_with_many_matches_lists_the_newest_matches(
     assert [title.rsplit(": ", 1)[1] for title in titles] == [
         f"Appeal {year}" for year in (2023, 2022, 2021, 2020, 2019)
     ]
+
+
+def test_a_search_alone_is_counted_in_the_index_as_on_the_events(case, small_cap):
+    from casetracker.selectors import (
+        timeline_event_list,
+        timeline_filtered_tally,
+        timeline_tally,
+    )
+
+    for year in (2019, 2020, 2020, 2022):
+        dated(case, f"Appeal {year}", year)
+    dated(case, "Hearing on the appeal", 2021)
+    dated(CaseFactory(), "Appeal elsewhere", 2021)  # another case's match
+
+    for q in ("appeal", "hearing", '"appeal 2020"', "nothing-matches", "!!"):
+        counted = timeline_filtered_tally(case=case, q=q)
+        assert counted == timeline_tally(timeline_event_list(case=case, q=q)), q
+    assert timeline_filtered_tally(case=case, q="appeal")[:2] == (3, True)
+    assert timeline_filtered_tally(case=case, q="hearing") == (
+        1,
+        False,
+        {dt.date(2021, 1, 1): 1},
+    )
