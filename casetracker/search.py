@@ -349,7 +349,7 @@ def highlight(text: str, q: str, *, using: str = "default") -> SafeString:
 def _query_keys(
     algorithm: str, q: str
 ) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
-    """The stems of `q`'s single words, and its phrases as lists of stems.
+    """The stems of `q`'s single words, and its phrases as tuples of stems.
 
     A page highlights the same query in every row it shows, three times a row.
     """
