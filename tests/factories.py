@@ -20,6 +20,15 @@ from casetracker.models import (
 )
 
 
+# Filler prose comes from Latin words, which no test searches for: a random
+# English sentence can hold "hear" and so match a search for "hearing".
+FILLER_WORDS = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit tempor incididunt "
+    "labore dolore magna aliqua enim minim veniam quis nostrud exercitation "
+    "ullamco laboris nisi aliquip commodo consequat"
+).split()
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -42,7 +51,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Plaintiff {n} v. Defendant {n}")
     short_name = factory.LazyAttribute(lambda o: o.title[:80])
     slug = factory.Sequence(lambda n: f"case-{n}")
-    summary = factory.Faker("paragraph")
+    summary = factory.Faker("paragraph", ext_word_list=FILLER_WORDS)
     status = choices.CaseStatus.PENDING
 
 
@@ -85,7 +94,7 @@ class SourceFactory(factory.django.DjangoModelFactory):
     key = factory.Sequence(lambda n: f"S{n:03d}")
     kind = choices.SourceKind.NEWS
     outlet = factory.Faker("company")
-    headline = factory.Faker("sentence")
+    headline = factory.Faker("sentence", ext_word_list=FILLER_WORDS)
     url = factory.Sequence(lambda n: f"https://news.example.org/{n}")
     published_on = dt.date(2025, 3, 5)
     reliability = choices.Reliability.HIGH
@@ -118,7 +127,7 @@ class EventFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Event {n}")
     kind = choices.EventKind.FILING
     date = factory.Sequence(lambda n: dt.date(2024, 1, 1) + dt.timedelta(days=n))
-    summary = factory.Faker("sentence")
+    summary = factory.Faker("sentence", ext_word_list=FILLER_WORDS)
 
 
 class TestimonyFactory(factory.django.DjangoModelFactory):
@@ -127,7 +136,7 @@ class TestimonyFactory(factory.django.DjangoModelFactory):
 
     case = factory.SubFactory(CaseFactory)
     witness = factory.SubFactory(PartyFactory)
-    text = factory.Faker("sentence")
+    text = factory.Faker("sentence", ext_word_list=FILLER_WORDS)
     date = dt.date(2026, 4, 30)
 
 
