@@ -19,14 +19,36 @@ from casetracker.models import (
     Testimony,
 )
 
-
 # Filler prose comes from Latin words, which no test searches for: a random
 # English sentence can hold "hear" and so match a search for "hearing".
-FILLER_WORDS = (
-    "lorem ipsum dolor sit amet consectetur adipiscing elit tempor incididunt "
-    "labore dolore magna aliqua enim minim veniam quis nostrud exercitation "
-    "ullamco laboris nisi aliquip commodo consequat"
-).split()
+FILLER_WORDS = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "tempor",
+    "incididunt",
+    "labore",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
+    "commodo",
+    "consequat",
+]
 
 
 class UserFactory(factory.django.DjangoModelFactory):
