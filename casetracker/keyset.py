@@ -15,10 +15,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessThan
 
 from .models.events import TIMELINE_ORDER
+from .models.search import timeline_position
 
 CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([0-2])\.(\d{1,18})$")
 
@@ -107,12 +108,12 @@ def keyset_page(
 
     One query, for size + 1 rows: the extra row only says whether there is more.
     `order` names the three values of the timeline order as the queryset has them
-    (the event's columns, or annotations that copy them).
+    (the event's columns, or annotations that copy them), or one value that holds
+    all three (a timeline position, models.search.timeline_position).
     """
-    columns = tuple(F(name) for name in order)
     if before is not None:
         rows = list(
-            events.filter(TupleLessThan(columns, before.values)).order_by(
+            events.filter(_before(order, before)).order_by(
                 *(f"-{name}" for name in order)
             )[: size + 1]
         )
@@ -127,7 +128,7 @@ def keyset_page(
             page.next_params = {"after": str(before)} if before else {}
         return page
     if after is not None:
-        events = events.filter(TupleGreaterThan(columns, after.values))
+        events = events.filter(_after(order, after))
     rows = list(events.order_by(*order)[: size + 1])
     more_after = len(rows) > size
     rows = rows[:size]
@@ -141,6 +142,18 @@ def keyset_page(
         )
         page.previous_params = {"before": str(start)}
     return page
+
+
+def _after(order: Sequence[str], cursor: Cursor) -> Q:
+    if len(order) == 1:
+        return Q(**{f"{order[0]}__gt": timeline_position(*cursor.values)})
+    return Q(TupleGreaterThan(tuple(F(name) for name in order), cursor.values))
+
+
+def _before(order: Sequence[str], cursor: Cursor) -> Q:
+    if len(order) == 1:
+        return Q(**{f"{order[0]}__lt": timeline_position(*cursor.values)})
+    return Q(TupleLessThan(tuple(F(name) for name in order), cursor.values))
 
 
 def offset_page(events: QuerySet, *, size: int, number: int) -> Page:

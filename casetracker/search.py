@@ -7,7 +7,10 @@ What is indexed
 
 Where
     SQLite: an FTS5 table `casetracker_event_search` (title, summary, testimony,
-    sources), rowid = event id, tokenizer `porter unicode61 remove_diacritics 2`.
+    sources, scope), tokenizer `porter unicode61 remove_diacritics 2`. Its rowid is
+    the event's place on the timeline, (date, precision rank, id) packed in one
+    integer (models.search.timeline_position), because FTS5 returns matches in rowid
+    order: many matches are read in timeline order straight from the index.
     PostgreSQL: a table of the same name holding a weighted tsvector (A title, B
     summary, C testimony and headlines) under the text search configuration
     `casetracker_search` (english stemming, plus unaccent where the extension could be
@@ -42,10 +45,12 @@ Querying
     a rare word 5-25 ms.
 
     `case_id` scopes the query to one case inside the index (scope_token), so a small
-    case's search never reads a big case's matches. `ranked=False` is the other plan,
-    for many matches read in timeline order (selectors.timeline_search): the events
-    are walked in order and each is tested against the index by key, the probing the
-    join above avoids, which pays off when a page needs few tests.
+    case's search never reads a big case's matches. `ranked=False` is for many matches
+    read in timeline order (selectors.timeline_search): on SQLite the index is read
+    in its own order, a page's worth; otherwise (PostgreSQL, or a page led by the
+    facet index) the events are walked in order and each is tested against the index
+    by key, the probing the join above avoids, which pays off when a page needs few
+    tests.
 
 Highlighting
     `highlight(text, q)` escapes the text and marks the words the query matched. It
@@ -81,7 +86,13 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .db import paused
 from .models import Event
-from .models.search import SEARCH_TABLE, EventSearch
+from .models.search import (
+    SEARCH_TABLE,
+    EventSearch,
+    RowNumber,
+    TimelinePosition,
+    sqlite_position_sql,
+)
 
 PAUSED_TABLE = "casetracker_event_search_paused"
 PG_CONFIG = "casetracker_search"
@@ -239,19 +250,33 @@ class SearchRank(Func):
         return self.as_sql(compiler, connection, function="ts_rank")
 
 
+# The alias under which filter_events(walk_index=True) gives the matches' order.
+INDEX_ORDER = "search_position"
+
+
 def filter_events(
-    events: QuerySet[Event], q: str, *, case_id: int | None = None, ranked: bool = True
+    events: QuerySet[Event],
+    q: str,
+    *,
+    case_id: int | None = None,
+    ranked: bool = True,
+    walk_index: bool = False,
 ) -> QuerySet[Event]:
     """The events matching `q` (see parse_query), annotated with `search_rank`.
 
     `case_id` confines the full-text query to one case's documents inside the index;
     the events should be of that case.
 
-    `ranked=False` gives up the rank (search_rank 0) for a plan that suits reading
-    matches in timeline order when they are many: the events are read in order from
-    their index and each is tested against the full-text index by key, so a page
-    costs about 25 tests divided by the share of events that match, however many
-    match (a word in half of a million events: a few ms instead of a second).
+    `ranked=False` gives up the rank (search_rank 0) for plans that read many matches
+    in timeline order, a page at a time:
+    - `walk_index=True`, on SQLite: the index is read in its own order, which is the
+      timeline's (its row numbers are timeline positions), under the alias
+      INDEX_ORDER, to order and page by. A page reads its 25 matches and stops.
+    - otherwise the events are read in order from their own index and each is tested
+      against the full-text index by key: a page costs about 25 tests divided by the
+      share of events that match (a word in half of a million events: a few ms; in
+      2.5% of them, a thousand tests). PostgreSQL's index has no order, so this is
+      its plan with or without `walk_index`.
 
     Order by `-search_rank` for relevance. Ranking costs a computation per matching
     event however few rows are shown (about 4 microseconds a match on SQLite, 200,000
@@ -261,19 +286,31 @@ def filter_events(
     searchable in it (only punctuation or stop words) matches no event.
     """
     terms = parse_query(q)
+    unranked = Value(0.0, output_field=FloatField())
     if not terms:
         if q.strip():
             events = events.none()
-        return events.annotate(search_rank=Value(0.0, output_field=FloatField()))
+        return events.annotate(search_rank=unranked)
+    sqlite = connections[events.db].vendor == "sqlite"
+    if not ranked and walk_index and sqlite:
+        return (
+            events.filter(
+                search_document__document__match=FullTextQuery(terms, case_id)
+            )
+            .alias(**{INDEX_ORDER: RowNumber(F("search_document__event"))})
+            .annotate(search_rank=unranked)
+        )
     if not ranked:
-        return events.filter(
-            Exists(
-                EventSearch.objects.filter(
-                    event=OuterRef("pk"),
-                    document__match=FullTextQuery(terms),
+        entry = EventSearch.objects.filter(document__match=FullTextQuery(terms))
+        if sqlite:  # the entry's number is the event's place on the timeline
+            entry = entry.alias(number=RowNumber(F("event"))).filter(
+                number=TimelinePosition(
+                    OuterRef("date"), OuterRef("date_rank"), OuterRef("pk")
                 )
             )
-        ).annotate(search_rank=Value(0.0, output_field=FloatField()))
+        else:
+            entry = entry.filter(event=OuterRef("pk"))
+        return events.filter(Exists(entry)).annotate(search_rank=unranked)
     # Ranked by the words alone: the scope token is in every candidate.
     return events.filter(
         search_document__document__match=FullTextQuery(terms, case_id)
@@ -431,7 +468,12 @@ def unindex_events(events: QuerySet[Event], *, using: str = "default") -> None:
     if (select := _ids_sql(events, using)) is None:
         return
     ids, params = select
-    with connections[using].cursor() as cursor:
+    connection = connections[using]
+    if connection.vendor == "sqlite":
+        ids = (
+            f"SELECT {_position('e')} FROM casetracker_event AS e WHERE e.id IN ({ids})"
+        )
+    with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN ({ids})", params)
 
 
@@ -446,10 +488,16 @@ def rebuild_index(*, using: str = "default") -> None:
 # SQLite triggers. Each re-reads the documents of the events a change touches:
 # {ids} is an SQL list of event ids (NULLs are ignored by IN).
 
+
+def _position(alias: str) -> str:
+    return sqlite_position_sql(f"{alias}.date", f"{alias}.date_rank", f"{alias}.id")
+
+
 _SQLITE_DOCUMENT = f"""\
-DELETE FROM {SEARCH_TABLE} WHERE rowid IN ({{ids}});
+DELETE FROM {SEARCH_TABLE} WHERE rowid IN (
+  SELECT {_position("e")} FROM casetracker_event AS e WHERE e.id IN ({{ids}}));
 INSERT INTO {SEARCH_TABLE} (rowid, title, summary, testimony, sources, scope)
-SELECT e.id, e.title, e.summary,
+SELECT {_position("e")}, e.title, e.summary,
   (SELECT group_concat(t.text, ' ') FROM casetracker_testimony AS t
    WHERE t.event_id = e.id),
   (SELECT group_concat(s.headline, ' ') FROM casetracker_citation AS c
@@ -460,13 +508,16 @@ FROM casetracker_event AS e WHERE e.id IN ({{ids}});"""
 
 _NOT_PAUSED = f"NOT EXISTS (SELECT 1 FROM {PAUSED_TABLE})"
 
-# name suffix -> (event and table, condition, event ids to refresh or None to delete)
+# name suffix -> (event and table, condition, event ids to refresh or None).
+# The event's own triggers first remove its row as it was: the row's number is the
+# event's old place on the timeline.
 _SQLITE_TRIGGERS = {
     "event_insert": ("INSERT ON casetracker_event", "", "NEW.id"),
     "event_update": (
-        "UPDATE OF title, summary, case_id ON casetracker_event",
+        "UPDATE OF title, summary, case_id, date, date_precision ON casetracker_event",
         "(OLD.title IS NOT NEW.title OR OLD.summary IS NOT NEW.summary"
-        " OR OLD.case_id IS NOT NEW.case_id)",
+        " OR OLD.case_id IS NOT NEW.case_id OR OLD.date IS NOT NEW.date"
+        " OR OLD.date_precision IS NOT NEW.date_precision)",
         "NEW.id",
     ),
     "event_delete": ("DELETE ON casetracker_event", "", None),
@@ -503,12 +554,15 @@ def sqlite_trigger_sql() -> dict[str, str]:
     for suffix, (event, condition, ids) in _SQLITE_TRIGGERS.items():
         name = f"{SEARCH_TABLE}_{suffix}"
         when = " AND ".join(filter(None, [condition, _NOT_PAUSED]))
-        if ids is None:
-            body = f"DELETE FROM {SEARCH_TABLE} WHERE rowid = OLD.id;"
-        else:
-            body = "\n".join(f"{sql};" for sql in sqlite_refresh_sql(ids))
+        body = []
+        if event.endswith("ON casetracker_event") and not event.startswith("INSERT"):
+            body.append(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = {_position('OLD')};")
+        if ids is not None:
+            body.extend(f"{sql};" for sql in sqlite_refresh_sql(ids))
         triggers[name] = (
-            f"CREATE TRIGGER {name} AFTER {event}\nWHEN {when}\nBEGIN\n{body}\nEND"
+            f"CREATE TRIGGER {name} AFTER {event}\nWHEN {when}\nBEGIN\n"
+            + "\n".join(body)
+            + "\nEND"
         )
     return triggers
 

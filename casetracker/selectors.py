@@ -47,6 +47,7 @@ from .models import (
     Testimony,
 )
 from .models.events import TIMELINE_ORDER
+from .models.search import POSITION_DAY_SHIFT, timeline_position
 from .revisions import case_revision
 
 # The names under which timeline_event_list orders its events (see there), and where
@@ -332,7 +333,18 @@ def timeline_event_list(
     if date_to:
         events = events.filter(**{f"{dated}__lte": date_to})
     if q.strip():
-        events = search.filter_events(events, q, case_id=case.pk, ranked=ranked)
+        events = search.filter_events(
+            events, q, case_id=case.pk, ranked=ranked, walk_index=lead is None
+        )
+        if search.INDEX_ORDER in events.query.annotations:
+            # Read in the index's order, the timeline's; the dates bound its numbers.
+            if date_from:
+                start = timeline_position(date_from, 0, 0)
+                events = events.filter(**{f"{search.INDEX_ORDER}__gte": start})
+            if date_to:
+                end = timeline_position(date_to, 0, 0) + (1 << POSITION_DAY_SHIFT)
+                events = events.filter(**{f"{search.INDEX_ORDER}__lt": end})
+            return events.order_by(search.INDEX_ORDER)
     return events.order_by(*TIMELINE_KEY)
 
 
@@ -401,7 +413,9 @@ def timeline_page(
             {"before": str(Cursor.of(page.object_list[0]))} if page.object_list else {}
         )
         return page
-    return keyset_page(rows, size=size, after=after, before=before, order=TIMELINE_KEY)
+    # The order timeline_event_list chose: TIMELINE_KEY, or a search index's order.
+    order = tuple(events.query.order_by) or TIMELINE_KEY
+    return keyset_page(rows, size=size, after=after, before=before, order=order)
 
 
 class Tally(NamedTuple):
@@ -470,14 +484,21 @@ def _run_tally(sql: str, params, *, using: str) -> Tally:
     return Tally(total, False, months)
 
 
-def _text_tally(case: Case, q: str) -> Tally | None:
-    """The tally of a search with no other filter, counted in the full-text index.
+def _text_tally(
+    case: Case, q: str, events: QuerySet[Event], *, alone: bool
+) -> Tally | None:
+    """The tally of a search, bounded by the search's matches in the index.
 
-    Past COUNT_CAP matches the months are not wanted, so the count reads the index
-    alone: joining each match's event for its month cost 35 to 90 ms for a word in
-    25,000 events of a million, the index alone about 10. Below the cap the
-    matches' events are read for their months, as before. None when `q` has nothing
-    searchable (timeline_tally says so).
+    `events` are the case's events that the other filters allow (timeline_event_list
+    without `q`; `alone` if there are no other filters). The index gives the case's first COUNT_CAP + 1 matches, counted in
+    the index alone; only if there are no more than COUNT_CAP are their events read,
+    for the other filters and the months. So a count reads at most that many events,
+    however big the case: a rarer word in 25,000 events of a million and a kind
+    read all 25,000 (50 ms on SQLite, near the time budget) to count 2,000.
+
+    Past the cap, a search alone has more than COUNT_CAP matches; with other filters
+    its matches are not counted (the tally says so), as a count stopped by the time
+    budget. None when `q` has nothing searchable (timeline_tally says so).
     """
     hits = search.case_matches(q, case_id=case.pk)
     if hits is None:
@@ -485,17 +506,17 @@ def _text_tally(case: Case, q: str) -> Tally | None:
     hits_sql, hits_params = hits.values_list("event", flat=True)[
         : COUNT_CAP + 1
     ].query.sql_with_params()
-    # Past the cap the list of matches to read the months of is empty: the count
-    # guards it, and both databases evaluate that uncorrelated condition only once.
+    # Past the cap the list of matches to read is empty: the count guards it, and
+    # both databases evaluate that uncorrelated condition only once.
     counted = RawSQL(
         f"SELECT id FROM hits WHERE (SELECT n FROM total) <= {COUNT_CAP}", ()
     )
-    months = (
-        Event.objects.filter(pk__in=counted)
-        .order_by()
-        .annotate(month=MonthKey("date"))
-        .values("month")
-    )
+    # Each match is tested against the other filters by key: filtering the events
+    # themselves let SQLite walk the case's events and look each up in the matches.
+    matched = Event.objects.filter(pk__in=counted)
+    if not alone:
+        matched = matched.filter(Exists(events.filter(pk=OuterRef("pk"))))
+    months = matched.order_by().annotate(month=MonthKey("date")).values("month")
     months_sql, months_params = months.query.sql_with_params()
     sql = (
         f"WITH hits(id) AS MATERIALIZED ({hits_sql}),"
@@ -503,7 +524,10 @@ def _text_tally(case: Case, q: str) -> Tally | None:
         f" SELECT month, COUNT(*) FROM ({months_sql}) AS matched GROUP BY month"
         f" UNION ALL SELECT NULL, n FROM total WHERE n > {COUNT_CAP}"
     )
-    return _run_tally(sql, (*hits_params, *months_params), using=hits.db)
+    tally = _run_tally(sql, (*hits_params, *months_params), using=hits.db)
+    if tally.capped and not alone:
+        return Tally(None, False, None)
+    return tally
 
 
 def timeline_filtered_tally(
@@ -521,33 +545,40 @@ def timeline_filtered_tally(
     """timeline_tally of the events that timeline_event_list gives for these filters,
     read from one index when one index holds the answer.
 
-    A search and nothing else is counted in the full-text index (_text_tally). One
+    A search is counted from its matches in the full-text index (_text_tally). One
     party or one claim, with at most a date range, is counted in the facet index:
     joining the events made PostgreSQL read the whole event table to count a claim's
     first 10,001 (70 to 240 ms at a million events, against a few ms for the index).
     Anything else is counted on the events.
     """
-    narrowed = bool(kinds or confidences or key_only)
-    searched = bool(q.strip())
-    if searched and not (narrowed or parties or claims or date_from or date_to):
-        tally = _text_tally(case, q)
+    others = dict(
+        parties=parties,
+        claims=claims,
+        kinds=kinds,
+        confidences=confidences,
+        key_only=key_only,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    if q.strip():
+        tally = _text_tally(
+            case,
+            q,
+            timeline_event_list(case=case, **others),
+            alone=not any(others.values()),
+        )
         if tally is not None:
             return tally
+        return timeline_tally(timeline_event_list(case=case, q=q, **others))
     lead = _facet_lead(parties, claims)
-    if lead is None or searched or narrowed or len(parties) + len(claims) > 1:
-        return timeline_tally(
-            timeline_event_list(
-                case=case,
-                q=q,
-                parties=parties,
-                claims=claims,
-                kinds=kinds,
-                confidences=confidences,
-                key_only=key_only,
-                date_from=date_from,
-                date_to=date_to,
-            )
-        )
+    if (
+        lead is None
+        or kinds
+        or confidences
+        or key_only
+        or len(parties) + len(claims) > 1
+    ):
+        return timeline_tally(timeline_event_list(case=case, **others))
     kind, target = lead
     rows = EventFacet.objects.filter(case=case, kind=kind, target_id=target.pk).alias(
         **{TIMELINE_KEY[0]: F("date")}

@@ -631,6 +631,153 @@ def test_a_search_with_more_matches_than_the_cap_reads_them_in_timeline_order(
     assert titles == [f"Appeal {year}" for year in sorted(years)]
 
 
+def walk(events, size: int, **bounds) -> list[str]:
+    """Titles of every page of `events`, following the cursors of timeline_page."""
+    from casetracker.keyset import Cursor
+    from casetracker.selectors import timeline_page
+
+    titles, page = [], timeline_page(events, size=size, **bounds)
+    while True:
+        titles += [e.title for e in page.object_list]
+        if not page.has_next:
+            return titles
+        page = timeline_page(
+            events, size=size, after=Cursor.parse(page.next_params["after"])
+        )
+
+
+def test_matches_in_timeline_order_page_through_one_day_both_ways(case, small_cap):
+    """Same day, every precision, ids out of date order, a date range: the order is
+    the timeline's, with no match twice or missing, forward and back."""
+    from casetracker.choices import DatePrecision
+    from casetracker.keyset import Cursor
+    from casetracker.selectors import TIMELINE_ORDER, timeline_page, timeline_search
+
+    day = dt.date(2021, 3, 1)
+    for n, precision in enumerate(
+        [DatePrecision.DAY, DatePrecision.YEAR, DatePrecision.MONTH] * 2
+    ):
+        EventFactory(case=case, title=f"Appeal {n}", date=day, date_precision=precision)
+    dated(case, "Appeal before", 2020)
+    dated(case, "Appeal after", 2022)
+    EventFactory(case=case, title="Appeal last day", date=dt.date(2021, 12, 31))
+    in_range = dict(date_from=dt.date(2021, 1, 1), date_to=dt.date(2021, 12, 31))
+    expected = list(
+        Event.objects.filter(
+            case=case,
+            title__startswith="Appeal",
+            **{"date__range": (in_range["date_from"], in_range["date_to"])},
+        )
+        .order_by(*TIMELINE_ORDER)
+        .values_list("title", flat=True)
+    )
+
+    events, ranked, _ = timeline_search(case=case, q="appeal", **in_range)
+    forward = walk(events, size=2)
+    last = timeline_page(events, size=50).object_list[-1]
+    back, page = [], timeline_page(events, size=2, before=Cursor.of(last))
+    while True:
+        back = [e.title for e in page.object_list] + back
+        if not page.has_previous:
+            break
+        page = timeline_page(
+            events, size=2, before=Cursor.parse(page.previous_params["before"])
+        )
+
+    assert not ranked and len(expected) == 7
+    assert forward == expected
+    assert back == expected[:-1]
+
+
+def test_an_event_moved_on_the_timeline_keeps_one_index_entry(case, small_cap):
+    """The SQLite index numbers its rows by timeline position: a new date or
+    precision renumbers the event's row instead of adding one."""
+    from casetracker.choices import DatePrecision
+    from casetracker.models import EventSearch
+    from casetracker.selectors import timeline_search
+
+    for year in (2020, 2021, 2022, 2023):
+        dated(case, f"Appeal {year}", year)
+    moved = dated(case, "Appeal moved", 2019)
+
+    moved.date, moved.date_precision = dt.date(2024, 6, 1), DatePrecision.MONTH
+    moved.save()
+    entries = EventSearch.objects.filter(
+        document__match=search.FullTextQuery(search.parse_query("moved"), case.pk)
+    )
+    events, ranked, _ = timeline_search(case=case, q="appeal")
+
+    assert list(entries.values_list("event", flat=True)) == [moved.pk]
+    assert not ranked
+    assert walk(events, size=2) == [f"Appeal {y}" for y in range(2020, 2024)] + [
+        "Appeal moved"
+    ]
+    Event.objects.filter(pk=moved.pk).update(date=dt.date(2018, 1, 1))
+    assert walk(events, size=10)[0] == "Appeal moved"
+    moved.delete()
+    assert not entries.exists()
+
+
+def test_on_sqlite_matches_in_timeline_order_are_read_in_the_index_order(
+    case, small_cap
+):
+    """No sort of the matches: FTS5 returns them in row number order, which is the
+    timeline's, and a page stops after its rows."""
+    from django.db import connection
+
+    from casetracker.selectors import timeline_event_list, timeline_rows
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's index order; PostgreSQL's index has none.")
+    for year in (2020, 2021, 2022, 2023):
+        dated(case, f"Appeal {year}", year)
+
+    events = timeline_event_list(
+        case=case,
+        q="appeal",
+        kinds=["filing"],
+        date_from=dt.date(2021, 1, 1),
+        ranked=False,
+    )
+    plan = timeline_rows(events)[:26].explain()
+
+    assert [e.title for e in events] == ["Appeal 2021", "Appeal 2022", "Appeal 2023"]
+    assert "SCAN casetracker_event_search VIRTUAL TABLE" in plan
+    assert "SEARCH casetracker_event USING INTEGER PRIMARY KEY" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_on_sqlite_an_index_row_is_numbered_by_its_events_place(case):
+    """The database's packing of (date, precision rank, id) is Python's, at the ends
+    of the calendar too, so a page's cursor bounds the right rows."""
+    from django.db import connection
+    from django.db.models import F
+
+    from casetracker.choices import DatePrecision
+    from casetracker.models import EventSearch
+    from casetracker.models.search import RowNumber, timeline_position
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's row numbers; PostgreSQL's index is keyed by event.")
+    dates = [dt.date(1, 1, 1), dt.date(1899, 12, 31), dt.date(2024, 2, 29)]
+    made = [
+        EventFactory(case=case, date=day, date_precision=precision)
+        for day in [*dates, dt.date(9999, 12, 31)]
+        for precision in DatePrecision
+    ]
+    numbers = dict(
+        EventSearch.objects.filter(event__in=made)
+        .annotate(number=RowNumber(F("event")))
+        .values_list("event", "number")
+    )
+
+    for e in Event.objects.filter(pk__in=numbers):
+        assert numbers[e.pk] == timeline_position(e.date, e.date_rank, e.pk)
+    assert sorted(numbers, key=numbers.get) == list(
+        Event.objects.filter(pk__in=numbers).values_list("pk", flat=True)
+    )
+
+
 def test_the_page_says_when_matches_are_in_timeline_order(client, case, small_cap):
     from django.urls import reverse
 
@@ -688,3 +835,55 @@ def test_a_search_alone_is_counted_in_the_index_as_on_the_events(case, small_cap
         False,
         {dt.date(2021, 1, 1): 1},
     )
+
+
+def test_a_search_with_other_filters_is_counted_from_its_first_matches(
+    client, case, small_cap
+):
+    """Up to the cap, the search's matches are read and the other filters counted on
+    them, as on the events; past it they are not counted at all, however few pass the
+    other filters, so a count never reads more than the cap's worth of events."""
+    from django.urls import reverse
+
+    from casetracker.choices import EventKind
+    from casetracker.selectors import (
+        timeline_event_list,
+        timeline_filtered_tally,
+        timeline_search,
+        timeline_tally,
+    )
+
+    ruling = dict(kinds=[EventKind.RULING])
+    in_2021 = dict(date_from=dt.date(2021, 1, 1), date_to=dt.date(2021, 12, 31))
+    EventFactory(
+        case=case, title="Appeal ruled", kind="ruling", date=dt.date(2021, 5, 4)
+    )
+    dated(case, "Appeal filed", 2020)
+    for filters in (ruling, in_2021, {**ruling, **in_2021}):
+        assert timeline_filtered_tally(case=case, q="appeal", **filters) == (
+            timeline_tally(timeline_event_list(case=case, q="appeal", **filters))
+        )
+    assert timeline_filtered_tally(case=case, q="appeal", **ruling) == (
+        1,
+        False,
+        {dt.date(2021, 5, 1): 1},
+    )
+
+    dated(case, "Appeal noted", 2022)
+    dated(case, "Appeal argued", 2023)  # four matches, past the cap of three
+
+    assert timeline_filtered_tally(case=case, q="appeal")[:2] == (3, True)
+    assert timeline_filtered_tally(case=case, q="appeal", **ruling) == (
+        None,
+        False,
+        None,
+    )
+    events, ranked, _ = timeline_search(case=case, q="appeal", **ruling)
+    assert not ranked and [e.title for e in events] == ["Appeal ruled"]
+    page = client.get(
+        reverse("case_timeline", kwargs={"case": case.slug}),
+        {"q": "appeal", "kind": "ruling"},
+    ).text
+    # The one page holds every match, so it counts them itself.
+    assert "1 of 10 events match the filters" in page and "Appeal ruled" in page
+    assert "shown in timeline order" in page

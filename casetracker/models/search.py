@@ -48,11 +48,83 @@ class Match(models.Lookup):
         return f"{lhs} {operator} {rhs}", (*lhs_params, *rhs_params)
 
 
+# SQLite numbers each index row by its event's place on the timeline, so that FTS5,
+# which returns matches in the order of that number, returns them in timeline order:
+# the day (proleptic Gregorian ordinal, as date.toordinal()), the precision rank
+# (0-2) and the event id (below 2**32), packed into one 64-bit integer. PostgreSQL
+# keys its rows by the event id.
+POSITION_ID_BITS = 32
+POSITION_DAY_SHIFT = POSITION_ID_BITS + 3
+_ID_MASK = (1 << POSITION_ID_BITS) - 1
+_JULIAN_DAY_OF_ORDINAL_0 = 1721424.5  # julianday('0001-01-01') - 1
+
+
+def timeline_position(date, rank: int, event_id: int) -> int:
+    """The SQLite index row number of an event at this place on the timeline.
+
+    An id past the id bits (only a hand-made page link holds one) stands for the
+    last place of its day and rank, which is where it would sort.
+    """
+    return (
+        date.toordinal() * (1 << POSITION_DAY_SHIFT)
+        + rank * (1 << POSITION_ID_BITS)
+        + min(event_id, _ID_MASK)
+    )
+
+
+def sqlite_position_sql(date: str, rank: str, event_id: str) -> str:
+    """timeline_position() in SQLite, of three SQL expressions."""
+    return (
+        f"(CAST(julianday({date}) - {_JULIAN_DAY_OF_ORDINAL_0} AS INTEGER)"
+        f" * {1 << POSITION_DAY_SHIFT} + {rank} * {1 << POSITION_ID_BITS}"
+        f" + {event_id})"
+    )
+
+
+def sqlite_event_id_sql(position: str) -> str:
+    """The event id held in a SQLite index row number."""
+    return f"({position} & {_ID_MASK})"
+
+
+class TimelinePosition(models.Func):
+    """An event's SQLite index row number, from its date, date_rank and id."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sqlite(self, compiler, connection):
+        compiled = [compiler.compile(e) for e in self.source_expressions]
+        sql = sqlite_position_sql(*(sql for sql, _ in compiled))
+        return sql, tuple(p for _, params in compiled for p in params)
+
+
+class KeyCol(Col):
+    """The event id of a joined EventSearch: the row number itself on PostgreSQL,
+    its low bits on SQLite (see timeline_position)."""
+
+    def as_sql(self, compiler, connection):
+        sql, params = super().as_sql(compiler, connection)
+        if connection.vendor == "sqlite":
+            return sqlite_event_id_sql(sql), params
+        return sql, params
+
+
+class RowNumber(models.Func):
+    """The index row's own number, of `F("event")` (or a path that ends there): the
+    timeline position on SQLite, where `event` alone reads only the id in it."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler, connection):
+        key = self.source_expressions[0]
+        quote = compiler.quote_name
+        return f"{quote(key.alias)}.{quote(key.target.column)}", ()
+
+
 class IndexJoin:
     """The ON clause between events and their index rows, written so that the index
-    row's key cannot be looked up from an event: `event.id = +index.rowid` on SQLite
-    (the unary plus is SQLite's documented way to keep a term from constraining a
-    table), `event.id = index.rowid + 0` on PostgreSQL.
+    row's key cannot be looked up from an event: `event.id = (index.rowid & mask)` on
+    SQLite (an expression on the row number is no constraint FTS5 can seek by),
+    `event.id = index.rowid + 0` on PostgreSQL.
 
     Either planner otherwise may read a case's events first and test each one against
     the full-text query by key, which costs in proportion to the case, not to the
@@ -71,7 +143,7 @@ class IndexJoin:
         event_id = f"{quote(self.event_alias)}.{quote('id')}"
         key = f"{quote(self.index_alias)}.{quote(self.index_key)}"
         if connection.vendor == "sqlite":
-            return f"{event_id} = +{key}", ()
+            return f"{event_id} = {sqlite_event_id_sql(key)}", ()
         return f"{event_id} = ({key} + 0)", ()
 
 
@@ -87,6 +159,11 @@ class IndexedEventField(models.OneToOneField):
         # `alias` is the events' side of the join, `related_alias` the index's.
         return IndexJoin(alias, related_alias, self.column)
 
+    def get_col(self, alias, output_field=None):
+        if output_field is None:
+            output_field = self
+        return KeyCol(alias, self, output_field)
+
 
 class EventSearch(models.Model):
     """The full-text index row of one event: its title, summary, testimony text and the
@@ -97,7 +174,9 @@ class EventSearch(models.Model):
     through this model. The model exists so that a query can join it to events with
     the ORM (`Event.objects.filter(search_document__document__match=...)`), which
     keeps table aliases right when the query is nested or combined. Its key column is
-    `rowid` on both databases because that is what FTS5 calls it.
+    `rowid` on both databases because that is what FTS5 calls it; on SQLite it holds
+    the event's timeline position, of which `event` reads the id (RowNumber reads the
+    whole number).
     """
 
     event = IndexedEventField(

@@ -229,6 +229,24 @@ class Command(BaseCommand):
                 "timeline, text, phrase",
                 lambda c: timeline(c, '?q="board+minutes"'),
             ),
+            # A common word fills a page in both cases; the rarer word shows a few
+            # events of the small case and a page of the big one.
+            (
+                "timeline, common word and kind",
+                lambda c: timeline(c, "?q=court&kind=ruling"),
+            ),
+            (
+                "timeline, rarer word and kind",
+                lambda c: timeline(c, "?q=maipran&kind=ruling"),
+            ),
+            (
+                "timeline, common word and dates",
+                lambda c: timeline(c, "?q=court&from=2019&to=2020-06"),
+            ),
+            (
+                "timeline, rarer word and dates",
+                lambda c: timeline(c, "?q=maipran&from=2019&to=2020-06"),
+            ),
             (
                 "timeline, all filters",
                 lambda c: timeline(
