@@ -887,3 +887,31 @@ def test_a_search_with_other_filters_is_counted_from_its_first_matches(
     # The one page holds every match, so it counts them itself.
     assert "1 of 10 events match the filters" in page and "Appeal ruled" in page
     assert "shown in timeline order" in page
+
+
+def test_on_postgresql_a_search_expected_to_match_far_past_the_cap_is_not_counted(
+    case, small_cap
+):
+    """The planner's estimate, from the column's statistics, spares reading the first
+    matches of a search that the cap would stop anyway; a rare word is counted."""
+    from django.db import connection
+
+    from casetracker.selectors import timeline_filtered_tally, timeline_search
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner estimates; SQLite's have none for FTS5.")
+    for n in range(30):
+        dated(case, f"Appeal {n}", 2000 + n)
+    dated(case, "Hearing held", 2031)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {search.SEARCH_TABLE}")
+
+    events, ranked, tally = timeline_search(case=case, q="appeal")
+
+    assert tally == (None, False, None) and not ranked
+    assert [e.title for e in events[:2]] == ["Appeal 0", "Appeal 1"]
+    assert timeline_filtered_tally(case=case, q="hearing") == (
+        1,
+        False,
+        {dt.date(2031, 1, 1): 1},
+    )
