@@ -516,9 +516,12 @@ def _text_tally(
         return None
     found = hits.values_list("event", flat=True)
     estimate = estimated_rows(*found.query.sql_with_params(), using=hits.db)
-    if estimate is not None and estimate > COUNT_ESTIMATE_FACTOR * COUNT_CAP:
-        return Tally(None, False, None)
+    too_many = estimate is not None and estimate > COUNT_ESTIMATE_FACTOR * COUNT_CAP
     hits_sql, hits_params = found[: COUNT_CAP + 1].query.sql_with_params()
+    if too_many:
+        # Not counted, the same statements still run (reading no match), so that a
+        # page runs as many queries for a small case as for a big one.
+        hits_sql = f"SELECT * FROM ({hits_sql}) AS found LIMIT 0"
     # Past the cap the list of matches to read is empty: the count guards it, and
     # both databases evaluate that uncorrelated condition only once.
     counted = RawSQL(
@@ -538,7 +541,7 @@ def _text_tally(
         f" UNION ALL SELECT NULL, n FROM total WHERE n > {COUNT_CAP}"
     )
     tally = _run_tally(sql, (*hits_params, *months_params), using=hits.db)
-    if tally.capped and not alone:
+    if too_many or (tally.capped and not alone):
         return Tally(None, False, None)
     return tally
 
