@@ -45,12 +45,12 @@ Querying
     a rare word 5-25 ms.
 
     `case_id` scopes the query to one case inside the index (scope_token), so a small
-    case's search never reads a big case's matches. `ranked=False` is for many matches
-    read in timeline order (selectors.timeline_search): on SQLite the index is read
-    in its own order, a page's worth; otherwise (PostgreSQL, or a page led by the
-    facet index) the events are walked in order and each is tested against the index
-    by key, the probing the join above avoids, which pays off when a page needs few
-    tests.
+    case's search never reads a big case's matches. Many matches are read in
+    timeline order instead (`reading`, selectors.timeline_search): on SQLite the
+    index is read in its own order, a page's worth; otherwise (PostgreSQL, or a page
+    led by the facet index) the events are walked in order and each is tested
+    against the index by key, the probing the join above avoids, which pays off when
+    a page needs few tests.
 
 Highlighting
     `highlight(text, q)` escapes the text and marks the words the query matched. It
@@ -250,7 +250,13 @@ class SearchRank(Func):
         return self.as_sql(compiler, connection, function="ts_rank")
 
 
-# The alias under which filter_events(walk_index=True) gives the matches' order.
+# How the caller will read the matches (filter_events' `reading`).
+RANKED = "ranked"  # by relevance
+PAGE = "page"  # a page in timeline order, the case's events leading
+LED_PAGE = "led page"  # a page in timeline order, another index leading (a facet)
+EVERY = "every"  # every match, in timeline order (an export)
+
+# The alias under which the index's own order is given, where it has one.
 INDEX_ORDER = "search_position"
 
 
@@ -259,28 +265,29 @@ def filter_events(
     q: str,
     *,
     case_id: int | None = None,
-    ranked: bool = True,
-    walk_index: bool = False,
+    reading: str = RANKED,
 ) -> QuerySet[Event]:
     """The events matching `q` (see parse_query), annotated with `search_rank`.
 
     `case_id` confines the full-text query to one case's documents inside the index;
     the events should be of that case.
 
-    `ranked=False` gives up the rank (search_rank 0) for plans that read many matches
-    in timeline order, a page at a time:
-    - `walk_index=True`, on SQLite: the index is read in its own order, which is the
+    `reading` chooses the plan for how the matches will be read:
+    - RANKED: the index is joined and each match ranked. Order by `-search_rank` for
+      relevance. Ranking costs a computation per matching event however few rows
+      are shown (about 4 microseconds a match on SQLite, 200,000 events), so a word
+      found in most events costs far more than a rare one.
+    - PAGE, EVERY on SQLite: the index is read in its own order, which is the
       timeline's (its row numbers are timeline positions), under the alias
-      INDEX_ORDER, to order and page by. A page reads its 25 matches and stops.
-    - otherwise the events are read in order from their own index and each is tested
-      against the full-text index by key: a page costs about 25 tests divided by the
-      share of events that match (a word in half of a million events: a few ms; in
-      2.5% of them, a thousand tests). PostgreSQL's index has no order, so this is
-      its plan with or without `walk_index`.
-
-    Order by `-search_rank` for relevance. Ranking costs a computation per matching
-    event however few rows are shown (about 4 microseconds a match on SQLite, 200,000
-    events), so a word found in most events costs far more than a rare one.
+      INDEX_ORDER, to order and page by. A page reads its 25 matches and stops; an
+      export streams from the first match, with no sort of them all.
+    - PAGE on PostgreSQL, whose index has no order, and LED_PAGE: the events are
+      read in order from their own index (or the facet index leading) and each is
+      tested against the full-text index by key: a page costs about 25 tests divided
+      by the share of events that match (a word in half of a million events: a few
+      ms; in 2.5% of them, a thousand tests).
+    - EVERY on PostgreSQL: the index is joined without the rank; the caller sorts.
+    All but RANKED give search_rank 0.
 
     A blank `q` leaves the events as they are (search_rank 0). A `q` with nothing
     searchable in it (only punctuation or stop words) matches no event.
@@ -292,15 +299,16 @@ def filter_events(
             events = events.none()
         return events.annotate(search_rank=unranked)
     sqlite = connections[events.db].vendor == "sqlite"
-    if not ranked and walk_index and sqlite:
-        return (
-            events.filter(
-                search_document__document__match=FullTextQuery(terms, case_id)
-            )
-            .alias(**{INDEX_ORDER: RowNumber(F("search_document__event"))})
-            .annotate(search_rank=unranked)
-        )
-    if not ranked:
+    joined = events.filter(
+        search_document__document__match=FullTextQuery(terms, case_id)
+    )
+    if reading in (PAGE, EVERY) and sqlite:
+        return joined.alias(
+            **{INDEX_ORDER: RowNumber(F("search_document__event"))}
+        ).annotate(search_rank=unranked)
+    if reading == EVERY:
+        return joined.annotate(search_rank=unranked)
+    if reading in (PAGE, LED_PAGE):
         entry = EventSearch.objects.filter(document__match=FullTextQuery(terms))
         if sqlite:  # the entry's number is the event's place on the timeline
             entry = entry.alias(number=RowNumber(F("event"))).filter(
@@ -312,9 +320,7 @@ def filter_events(
             entry = entry.filter(event=OuterRef("pk"))
         return events.filter(Exists(entry)).annotate(search_rank=unranked)
     # Ranked by the words alone: the scope token is in every candidate.
-    return events.filter(
-        search_document__document__match=FullTextQuery(terms, case_id)
-    ).annotate(
+    return joined.annotate(
         search_rank=SearchRank(F("search_document__document"), FullTextQuery(terms))
     )
 

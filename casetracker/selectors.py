@@ -254,6 +254,7 @@ def timeline_event_list(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     ranked: bool = True,
+    every: bool = False,
 ) -> QuerySet[Event]:
     """The case's events matching every given filter, in timeline order.
 
@@ -261,7 +262,8 @@ def timeline_event_list(
     filters narrow each other. `q` is a full-text search (casetracker/search.py) of the
     title, the summary, testimony excerpts and the headlines of cited sources; its
     matches carry a `search_rank`, which timeline_page orders by (`ranked=False`: no
-    rank, for reading many matches in timeline order; see search.filter_events).
+    rank, for reading a page of many matches in timeline order; `every`: no rank,
+    for reading them all; see search.filter_events).
 
     The events come in timeline order, under the names TIMELINE_KEY: the event's own
     columns, or the same values from the facet row that a one-party or one-claim
@@ -327,15 +329,19 @@ def timeline_event_list(
     # in a ranked search, whose plan must start from the full-text index: a range on
     # the facet index made SQLite start there and rerun the full-text query for each
     # of its rows (minutes at a million events).
-    dated = "date" if ranked and q.strip() else TIMELINE_KEY[0]
+    dated = "date" if (ranked or every) and q.strip() else TIMELINE_KEY[0]
     if date_from:
         events = events.filter(**{f"{dated}__gte": date_from})
     if date_to:
         events = events.filter(**{f"{dated}__lte": date_to})
     if q.strip():
-        events = search.filter_events(
-            events, q, case_id=case.pk, ranked=ranked, walk_index=lead is None
-        )
+        if every:
+            reading = search.EVERY
+        elif ranked:
+            reading = search.RANKED
+        else:
+            reading = search.PAGE if lead is None else search.LED_PAGE
+        events = search.filter_events(events, q, case_id=case.pk, reading=reading)
         if search.INDEX_ORDER in events.query.annotations:
             # Read in the index's order, the timeline's; the dates bound its numbers.
             if date_from:

@@ -917,3 +917,63 @@ def test_on_postgresql_a_search_expected_to_match_far_past_the_cap_is_not_counte
     assert rare == (1, False, {dt.date(2031, 1, 1): 1})
     # The same statements either way: a page's query count does not depend on it.
     assert len(skipped) == len(counted)
+
+
+def test_a_search_export_lists_every_match_in_timeline_order(client, case):
+    """All the matches, none twice, in the timeline's order, whatever the filters."""
+    import csv
+
+    from django.urls import reverse
+
+    from casetracker.choices import DatePrecision
+    from casetracker.selectors import TIMELINE_ORDER, timeline_event_list
+    from tests.factories import LinkedEventFactory, PartyFactory
+
+    alice = PartyFactory()
+    day = dt.date(2021, 3, 1)
+    for n, precision in enumerate([DatePrecision.DAY, DatePrecision.YEAR] * 3):
+        LinkedEventFactory(
+            case=case,
+            title=f"Appeal {n}",
+            date=day if n % 3 else dt.date(2019 + n, 1, 1),
+            date_precision=precision,
+            parties=[alice] if n % 2 else [],
+        )
+    expected = list(
+        Event.objects.filter(case=case, title__startswith="Appeal")
+        .order_by(*TIMELINE_ORDER)
+        .values_list("title", flat=True)
+    )
+    url = reverse("case_timeline_csv", kwargs={"case": case.slug})
+
+    response = client.get(url, {"q": "appeal"})
+    text = b"".join(response.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    listed = [e.title for e in timeline_event_list(case=case, q="appeal", every=True)]
+    of_alice = [
+        e.title
+        for e in timeline_event_list(case=case, q="appeal", parties=[alice], every=True)
+    ]
+
+    assert [row["title"] for row in rows] == expected == listed
+    assert of_alice == [t for t in expected if int(t.split()[1]) % 2]
+
+
+def test_on_sqlite_a_search_export_reads_the_index_in_order(case):
+    """No sort of every match before the first row can go out, with a party too."""
+    from django.db import connection
+
+    from casetracker.selectors import timeline_event_list
+    from tests.factories import PartyFactory
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's index order; PostgreSQL's index has none.")
+    alice = PartyFactory()
+    for year in (2020, 2021):
+        dated(case, f"Appeal {year}", year).parties.add(alice)
+
+    for filters in ({}, {"parties": [alice]}, {"date_from": dt.date(2021, 1, 1)}):
+        plan = timeline_event_list(case=case, q="appeal", every=True, **filters)
+        plan = plan.explain()
+        assert "SCAN casetracker_event_search VIRTUAL TABLE" in plan, filters
+        assert "TEMP B-TREE" not in plan, filters
