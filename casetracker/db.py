@@ -1,5 +1,6 @@
 """Database helpers that must behave the same on SQLite and PostgreSQL."""
 
+import json
 import sqlite3
 import time
 import uuid
@@ -206,7 +207,5 @@ def estimated_rows(sql: str, params, using: str = "default") -> float | None:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):  # a driver that leaves json as text
-        import json
-
         plan = json.loads(plan)
     return float(plan[0]["Plan"]["Plan Rows"])

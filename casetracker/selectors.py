@@ -499,11 +499,12 @@ def _text_tally(
     """The tally of a search, bounded by the search's matches in the index.
 
     `events` are the case's events that the other filters allow (timeline_event_list
-    without `q`; `alone` if there are no other filters). The index gives the case's first COUNT_CAP + 1 matches, counted in
-    the index alone; only if there are no more than COUNT_CAP are their events read,
-    for the other filters and the months. So a count reads at most that many events,
-    however big the case: a rarer word in 25,000 events of a million and a kind
-    read all 25,000 (50 ms on SQLite, near the time budget) to count 2,000.
+    without `q`; `alone` if there are no other filters). The index gives the case's
+    first COUNT_CAP + 1 matches, counted in the index alone; only if there are no
+    more than COUNT_CAP are their events read, for the other filters and the months.
+    So a count reads at most that many events, however big the case: counted on the
+    events, a rarer word in 25,000 events of a million and a kind read all 25,000
+    (50 ms on SQLite, near the time budget) to count 2,000.
 
     Past the cap, a search alone has more than COUNT_CAP matches; with other filters
     its matches are not counted (the tally says so), as a count stopped by the time
