@@ -441,7 +441,8 @@ def deferred_sync(using: str = "default") -> AbstractContextManager[None]:
     For bulk writes, where re-reading an event's document after each of its rows
     costs more than the writes. Before the block ends, index what was written with
     reindex_events() and remove what was deleted with unindex_events() (see
-    db.paused).
+    db.paused). On SQLite an entry is found by its event's place on the timeline:
+    unindex an event before changing its date or precision in the block.
     """
     return paused(PAUSED_TABLE, "deferred_sync()", using)
 
