@@ -1,5 +1,6 @@
 """The timeline in a real browser: htmx swaps, pushed URLs, Back, keyboard, no errors."""
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -163,6 +164,40 @@ def test_filters_work_from_the_keyboard_alone(page: Page, demo_server, console_e
     page.keyboard.press("Space")
     expect(page).to_have_url(re.compile(r"key=1"))
     expect(page.get_by_label("Key events only")).to_be_focused()
+
+
+def test_a_filter_changed_while_the_last_change_loads_is_not_lost(
+    page: Page, demo_server, console_errors
+):
+    """A slow answer to one change must not swallow the next: the newest filters
+    win, whatever arrives first."""
+    page.goto(demo_server + TIMELINE)
+    held = []
+
+    def hold_the_search(route):
+        if "q=Nadella" in route.request.url and "key=1" not in route.request.url:
+            held.append(route)  # answered only at the end, if still wanted
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/timeline/\?"), hold_the_search)
+    page.get_by_label("Search").fill("Nadella")
+    page.get_by_label("Search").press("Enter")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    page.get_by_label("Key events only").check()
+
+    expect(page).to_have_url(re.compile(r"q=Nadella.*key=1|key=1.*q=Nadella"))
+    expect(page.get_by_label("Key events only")).to_be_checked()
+    assert held, "the search's request never left"
+    page.unroute(re.compile(r"/timeline/\?"))
+    for route in held:
+        # Aborted by the newer request, as it should be: nothing is waiting for it.
+        with contextlib.suppress(Exception):
+            route.continue_()
+    expect(page).to_have_url(re.compile(r"key=1"))
 
 
 def test_invalid_filter_shows_a_message_next_to_the_field(
