@@ -200,6 +200,33 @@ def test_a_filter_changed_while_the_last_change_loads_is_not_lost(
     expect(page).to_have_url(re.compile(r"key=1"))
 
 
+def test_a_swapped_in_form_answers_at_once(page: Page, demo_server, console_errors):
+    """The new filter form works as soon as it is on the page, not a settle delay
+    later: a change made right after the swap is sent, not lost."""
+    page.goto(demo_server + TIMELINE)
+    page.evaluate(
+        """() => {
+            const tick = (event) => {
+                if (event.target.id !== "timeline") return;
+                document.body.removeEventListener("htmx:afterSwap", tick);
+                // After the swap's own work, before any timer.
+                Promise.resolve().then(() => {
+                    const key = document.getElementById("id_key");
+                    key.checked = true;
+                    key.dispatchEvent(new Event("change", {bubbles: true}));
+                });
+            };
+            document.body.addEventListener("htmx:afterSwap", tick);
+        }"""
+    )
+
+    page.locator("summary", has_text="Parties").click()
+    page.get_by_label("Shivon Zilis", exact=True).check()
+
+    expect(page).to_have_url(re.compile(r"key=1"))
+    expect(page).to_have_url(re.compile(r"party=shivon-zilis"))
+
+
 def test_invalid_filter_shows_a_message_next_to_the_field(
     page: Page, demo_server, console_errors
 ):
