@@ -422,8 +422,11 @@ def timeline_page(
             {"before": str(Cursor.of(page.object_list[0]))} if page.object_list else {}
         )
         return page
-    # The order timeline_event_list chose: TIMELINE_KEY, or a search index's order.
-    order = tuple(events.query.order_by) or TIMELINE_KEY
+    # The order timeline_event_list chose: a search index's own, or TIMELINE_KEY.
+    if search.INDEX_ORDER in events.query.annotations:
+        order = (search.INDEX_ORDER,)
+    else:
+        order = TIMELINE_KEY
     return keyset_page(rows, size=size, after=after, before=before, order=order)
 
 
