@@ -516,8 +516,6 @@ FROM casetracker_event AS e WHERE e.id IN ({{ids}});"""
 _NOT_PAUSED = f"NOT EXISTS (SELECT 1 FROM {PAUSED_TABLE})"
 
 # name suffix -> (event and table, condition, event ids to refresh or None).
-# The event's own triggers first remove its row as it was: the row's number is the
-# event's old place on the timeline.
 _SQLITE_TRIGGERS = {
     "event_insert": ("INSERT ON casetracker_event", "", "NEW.id"),
     "event_update": (
@@ -555,6 +553,11 @@ def sqlite_refresh_sql(ids: str) -> list[str]:
     return [sql.strip() for sql in _SQLITE_DOCUMENT.format(ids=ids).split(";") if sql]
 
 
+# These first remove the event's row as it was: the row's number is the event's old
+# place on the timeline, which a new date or precision changes.
+_REMOVES_OLD_ROW = {"event_update", "event_delete"}
+
+
 def sqlite_trigger_sql() -> dict[str, str]:
     """Trigger name -> CREATE TRIGGER statement, as sqlite_master keeps it."""
     triggers = {}
@@ -562,7 +565,7 @@ def sqlite_trigger_sql() -> dict[str, str]:
         name = f"{SEARCH_TABLE}_{suffix}"
         when = " AND ".join(filter(None, [condition, _NOT_PAUSED]))
         body = []
-        if event.endswith("ON casetracker_event") and not event.startswith("INSERT"):
+        if suffix in _REMOVES_OLD_ROW:
             body.append(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = {_position('OLD')};")
         if ids is not None:
             body.extend(f"{sql};" for sql in sqlite_refresh_sql(ids))
