@@ -238,13 +238,19 @@ class TimelineFilterForm(forms.Form):
                 data.setdefault(name, value)
         super().__init__(data, *args, **kwargs)
         self.case = case
+        # Only what a choice shows and a filter needs: the page lists every party
+        # and claim of the case, so their other columns would be read for nothing.
         self.fields["party"].queryset = (
-            Party.objects.filter(case_roles__case=case).distinct().order_by("name")
+            Party.objects.filter(case_roles__case=case)
+            .distinct()
+            .order_by("name")
+            .only("slug", "name")
         )
         self.fields["claim"].queryset = (
             Claim.objects.filter(case=case)
             .select_related("proceeding")
             .order_by("proceeding__opened_on", "id")
+            .only("slug", "title", "count_label", "proceeding__name")
         )
         # Claims of the same name in two proceedings are told apart by the proceeding.
         self.fields["claim"].label_from_instance = lambda claim: (

@@ -365,14 +365,47 @@ def _facet_lead(
     return None
 
 
+# A cited source's columns that no list of citations shows (components.citations):
+# its text can be a whole article.
+CITED_SOURCE_UNSHOWN = (
+    "text",
+    "note",
+    "headline_note",
+    "author",
+    "is_mirror",
+    "created_at",
+    "updated_at",
+)
+
+
 def timeline_rows(events: QuerySet[Event]) -> QuerySet[Event]:
-    """What a timeline row shows: parties, sources, and how much stands behind it."""
+    """What a timeline row shows: parties, sources, and how much stands behind it.
+
+    The related rows come as plain lists (`row_parties`, `row_claims`,
+    `row_citations`), with only the columns a row shows. Through the related
+    managers, as `event.parties.all()`, a prefetch builds a filtered queryset for
+    every event: for a page of 25 that was 4 of the 10 ms spent reading it.
+    """
     return (
         events.select_related("case")
         .prefetch_related(
-            "parties",
-            "claims",
-            Prefetch("citations", queryset=Citation.objects.select_related("source")),
+            Prefetch(
+                "parties",
+                queryset=Party.objects.only("slug", "name"),
+                to_attr="row_parties",
+            ),
+            Prefetch(
+                "claims",
+                queryset=Claim.objects.only("slug", "title", "count_label"),
+                to_attr="row_claims",
+            ),
+            Prefetch(
+                "citations",
+                queryset=Citation.objects.select_related("source").defer(
+                    *(f"source__{name}" for name in CITED_SOURCE_UNSHOWN)
+                ),
+                to_attr="row_citations",
+            ),
         )
         .annotate(
             source_count=_count_of(Citation.objects.filter(event=OuterRef("pk"))),

@@ -286,7 +286,7 @@ def _lane_grouper(group: str, case: Case):
                     "party_detail", kwargs={"case": case.slug, "party": party.slug}
                 ),
             )
-            for party in event.parties.all()
+            for party in event.row_parties
         ]
 
     def by_claim(event: Event) -> list[tuple[str, str]]:
@@ -297,7 +297,7 @@ def _lane_grouper(group: str, case: Case):
                     "claim_detail", kwargs={"case": case.slug, "claim": claim.slug}
                 ),
             )
-            for claim in event.claims.all()
+            for claim in event.row_claims
         ]
 
     return by_claim if group == "claim" else by_party

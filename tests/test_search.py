@@ -13,9 +13,8 @@ from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrat
 from django.db import connection, migrations, transaction
 from django.db.transaction import TransactionManagementError
 from django.template import engines
-from django.template.loader import render_to_string
 
-from casetracker import search
+from casetracker import search, selectors
 from casetracker.models import Case, Citation, Event, Testimony
 from tests.factories import (
     CaseFactory,
@@ -419,30 +418,25 @@ def test_highlight_without_query_only_escapes():
     assert search.highlight("<b>Ruling</b>", '"*"') == "&lt;b&gt;Ruling&lt;/b&gt;"
 
 
-def test_highlighted_tag_reads_the_query_from_the_page():
-    template = engines["django"].from_string("{% load search %}{% highlighted text %}")
-
-    assert template.render({"text": "<i>Ruling</i>", "search_query": ""}) == (
-        "&lt;i&gt;Ruling&lt;/i&gt;"
-    )
-    assert template.render({"text": "<i>Ruling</i>", "search_query": "rule"}) == (
-        "&lt;i&gt;<mark>Ruling</mark>&lt;/i&gt;"
-    )
-    assert template.render({"text": "<i>Ruling</i>"}) == "&lt;i&gt;Ruling&lt;/i&gt;"
-
-
 def test_timeline_event_marks_title_and_summary_when_searching(db):
-    shown = EventFactory(title="Court issues <ruling>", summary="A ruled matter.")
+    """The row reads the page's search_query: marked when searching, only escaped
+    when the query is blank or absent."""
+    EventFactory(title="Court issues <ruling>", summary="A ruled matter.")
+    shown = selectors.timeline_rows(Event.objects.all()).get()
+    row = engines["django"].from_string("{% load components %}{% timeline_event e %}")
 
-    searching = render_to_string(
-        "components/timeline_event.html", {"event": shown, "search_query": "ruling"}
-    )
-    browsing = render_to_string("components/timeline_event.html", {"event": shown})
+    searching = row.render({"e": shown, "search_query": "ruling"})
+    blank = row.render({"e": shown, "search_query": "  "})
+    browsing = row.render({"e": shown})
 
     assert "Court issues &lt;<mark>ruling</mark>&gt;</a>" in searching
     assert "A <mark>ruled</mark> matter." in searching
-    assert "<mark>" not in browsing
-    assert "Court issues &lt;ruling&gt;</a>" in browsing
+    # The details' label names the event unmarked.
+    assert "of “Court issues &lt;ruling&gt;”" in searching
+    for html in (blank, browsing):
+        assert "<mark>" not in html
+        assert "Court issues &lt;ruling&gt;</a>" in html
+        assert "<p>A ruled matter.</p>" in html
 
 
 # The index's own schema

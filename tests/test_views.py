@@ -1,6 +1,8 @@
 """Public pages: every URL of the demo case answers, unknown slugs are 404s, and a
 page's query count does not grow with the case."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -428,3 +430,27 @@ def test_testimony_and_coverage_pages_are_paged(client):
         assert "55 " in first.text and "Page 1 of 2" in first.text
         assert 'href="?page=2"' in first.text
         assert "Page 2 of 2" in second.text
+
+
+def test_filter_choices_show_what_is_chosen_and_what_is_wrong(client, small_case):
+    """Each choice is an input named after its field; the chosen ones are checked, and
+    a field with an unknown value marks every one of its inputs invalid."""
+    party = CaseParty.objects.filter(case=small_case).first().party
+    response = client.get(
+        timeline_url(small_case),
+        {"party": party.slug, "kind": "bogus", "layout": "lanes"},
+    )
+    html = response.text
+
+    chosen = re.findall(
+        r'<input type="checkbox" name="party" value="([^"]+)"[^>]* checked', html
+    )
+    assert chosen == [party.slug]
+    assert re.search(
+        r'<input type="radio" name="layout" value="lanes" id="[^"]+" checked>', html
+    )
+    kinds = re.findall(r'<input type="checkbox" name="kind"[^>]*>', html)
+    assert kinds and all('aria-invalid="true"' in tag for tag in kinds)
+    parties = re.findall(r'<input type="checkbox" name="party"[^>]*>', html)
+    assert parties and not any("aria-invalid" in tag for tag in parties)
+    assert f"> {party.name}</label>" in html
