@@ -42,7 +42,9 @@ Querying
 
     Ranking is exact, so it costs one bm25()/ts_rank() per match however few rows a
     page shows: a word in half of 200,000 events takes 0.2-0.4 s on either database,
-    a rare word 5-25 ms.
+    a rare word 5-25 ms. On SQLite, bm25() also reads the words' matches in every
+    case once per query, for their rarity; a search counted to few matches in its
+    case is ranked by its weighted occurrences instead (SearchRank).
 
     `case_id` scopes the query to one case inside the index (scope_token), so a small
     case's search never reads a big case's matches. Many matches are read in
@@ -107,7 +109,11 @@ MAX_WORD_CHARS = 100  # longer "words" are never in the index (pasted hashes, no
 # The same proportions as PostgreSQL's ts_rank weights for A, B, C (1.0, 0.4, 0.2).
 # The fifth column, the case's scope token, weighs nothing.
 SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 2.0, 0.0)
-SQLITE_TEXT_COLUMNS = "{title summary testimony sources}"
+SQLITE_TEXT_COLUMN_NAMES = ("title", "summary", "testimony", "sources")
+SQLITE_TEXT_COLUMNS = "{" + " ".join(SQLITE_TEXT_COLUMN_NAMES) + "}"
+# A search known to match at most this many events is ranked by its occurrences on
+# SQLite (SearchRank): at 15 microseconds a match, 15 ms at most.
+OCCURRENCE_RANK_MAX = 1_000
 
 # A run of letters and digits: the tokens of FTS5's unicode61 tokenizer (categories
 # L*, N*). Underscore is a separator there too.
@@ -237,14 +243,39 @@ class SearchRank(Func):
     SQLite: bm25() with SQLITE_WEIGHTS, negated (bm25 is lower-is-better). It needs
     the full-text query to run in the same statement, which the join guarantees.
     PostgreSQL: ts_rank() with its default weights for A, B, C.
+
+    `occurrences` (SQLite): the match's occurrences of the query instead, each
+    weighted by its column (SQLITE_WEIGHTS), as ts_rank does. bm25() weighs each
+    word by how rare it is in the whole index, which it learns by reading all the
+    word's matches in every case, once per query: for a word in half of a million
+    events that is 20 ms, however few of them are in the case searched. Counting the
+    occurrences (highlight() marks each one) costs about 15 microseconds a match
+    instead, so it is the cheaper rank for a search known to match few events
+    (OCCURRENCE_RANK_MAX).
     """
 
     output_field = FloatField()
 
+    def __init__(self, document, query, *, occurrences: bool = False) -> None:
+        super().__init__(document, query)
+        self.occurrences = occurrences
+
     def as_sqlite(self, compiler, connection):
         document, params = compiler.compile(self.source_expressions[0])
-        weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
-        return f"-bm25({document}, {weights})", params
+        if not self.occurrences:
+            weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
+            return f"-bm25({document}, {weights})", params
+        # `document` is the table's own column ("alias"."table"), whose alias the
+        # text columns share. highlight() adds one mark before each occurrence.
+        table = document.rsplit(".", 1)[0]
+        counted = [
+            f"{weight} * coalesce(length(highlight({document}, {index}, char(1), ''))"
+            f" - length({table}.{connection.ops.quote_name(name)}), 0)"
+            for index, (name, weight) in enumerate(
+                zip(SQLITE_TEXT_COLUMN_NAMES, SQLITE_WEIGHTS, strict=False)
+            )
+        ]
+        return f"({' + '.join(counted)})", params * len(counted)
 
     def as_postgresql(self, compiler, connection):
         return self.as_sql(compiler, connection, function="ts_rank")
@@ -266,11 +297,14 @@ def filter_events(
     *,
     case_id: int | None = None,
     reading: str = RANKED,
+    matches: int | None = None,
 ) -> QuerySet[Event]:
     """The events matching `q` (see parse_query), annotated with `search_rank`.
 
     `case_id` confines the full-text query to one case's documents inside the index;
-    the events should be of that case.
+    the events should be of that case. `matches`: how many events the caller counted
+    to match, if it did; up to OCCURRENCE_RANK_MAX, a ranked search on SQLite counts
+    occurrences instead of running bm25() (SearchRank).
 
     `reading` chooses the plan for how the matches will be read:
     - RANKED: the index is joined and each match ranked. Order by `-search_rank` for
@@ -320,8 +354,11 @@ def filter_events(
             entry = entry.filter(event=OuterRef("pk"))
         return events.filter(Exists(entry)).annotate(search_rank=unranked)
     # Ranked by the words alone: the scope token is in every candidate.
+    few = matches is not None and matches <= OCCURRENCE_RANK_MAX
     return joined.annotate(
-        search_rank=SearchRank(F("search_document__document"), FullTextQuery(terms))
+        search_rank=SearchRank(
+            F("search_document__document"), FullTextQuery(terms), occurrences=few
+        )
     )
 
 

@@ -255,6 +255,7 @@ def timeline_event_list(
     date_to: dt.date | None = None,
     ranked: bool = True,
     every: bool = False,
+    matches: int | None = None,
 ) -> QuerySet[Event]:
     """The case's events matching every given filter, in timeline order.
 
@@ -263,7 +264,8 @@ def timeline_event_list(
     title, the summary, testimony excerpts and the headlines of cited sources; its
     matches carry a `search_rank`, which timeline_page orders by (`ranked=False`: no
     rank, for reading a page of many matches in timeline order; `every`: no rank,
-    for reading them all; see search.filter_events).
+    for reading them all; `matches`, a count the caller made, lets a search known
+    to match few events rank them more cheaply; see search.filter_events).
 
     The events come in timeline order, under the names TIMELINE_KEY: the event's own
     columns, or the same values from the facet row that a one-party or one-claim
@@ -341,7 +343,9 @@ def timeline_event_list(
             reading = search.RANKED
         else:
             reading = search.PAGE if lead is None else search.LED_PAGE
-        events = search.filter_events(events, q, case_id=case.pk, reading=reading)
+        events = search.filter_events(
+            events, q, case_id=case.pk, reading=reading, matches=matches
+        )
         if search.INDEX_ORDER in events.query.annotations:
             # Read in the index's order, the timeline's; the dates bound its numbers.
             if date_from:
@@ -658,14 +662,15 @@ def timeline_search(
     counting them ran out of time): ranking costs a computation per match (a second
     for a word in half of a million events), and a page in timeline order costs a few
     ms. The tally that decides is the one the page shows. Without a text search
-    nothing is counted here (None).
+    nothing is counted here (None). The count also chooses the rank: a few matches
+    are ranked by their occurrences on SQLite (search.SearchRank).
     """
-    events = timeline_event_list(case=case, **filters)
     if not filters.get("q", "").strip():
-        return events, False, None
+        return timeline_event_list(case=case, **filters), False, None
     tally = timeline_filtered_tally(case=case, **filters)
     if not tally.exact:
         return timeline_event_list(case=case, **filters, ranked=False), False, tally
+    events = timeline_event_list(case=case, **filters, matches=tally.count)
     return events, True, tally
 
 

@@ -304,13 +304,13 @@ def test_key_parameter_sets_key_only(case, query, key_only):
 
 def test_filters_match_the_selector_keywords(case, musk):
     """filters has exactly the selector's keyword arguments besides the case and the
-    search strategy (`ranked`, chosen by selectors.timeline_search; `every`, by the
-    exports)."""
+    search strategy (`ranked` and `matches`, chosen by selectors.timeline_search;
+    `every`, by the exports)."""
     parameters = inspect.signature(selectors.timeline_event_list).parameters
 
     form = bind(case, "party=musk")
 
-    assert set(form.filters) == set(parameters) - {"case", "ranked", "every"}
+    assert set(form.filters) == set(parameters) - {"case", "ranked", "every", "matches"}
     assert all(
         parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in form.filters
     )

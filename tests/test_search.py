@@ -37,9 +37,14 @@ def case(db):
     return case
 
 
-def found(case, q: str) -> list[str]:
-    """Titles of the case's events matching `q`, best first, as the timeline orders."""
-    events = search.filter_events(Event.objects.filter(case=case), q, case_id=case.pk)
+def found(case, q: str, matches: int | None = None) -> list[str]:
+    """Titles of the case's events matching `q`, best first, as the timeline orders.
+
+    `matches` is the count that search.filter_events may rank by (few: occurrences).
+    """
+    events = search.filter_events(
+        Event.objects.filter(case=case), q, case_id=case.pk, matches=matches
+    )
     return list(
         events.order_by("-search_rank", "date", "date_rank", "id").values_list(
             "title", flat=True
@@ -270,30 +275,90 @@ def test_stop_words_alone_match_nothing_and_a_blank_query_everything(case):
 # Ranking
 
 
-def test_a_title_hit_ranks_above_a_summary_hit(case):
+# Both ranks: from the index (bm25 on SQLite) and, for a search known to match few
+# events, by occurrences; PostgreSQL's ts_rank is the same for both.
+@pytest.fixture(params=[None, 2], ids=["index-rank", "few-matches-rank"])
+def counted(request) -> int | None:
+    return request.param
+
+
+def test_a_title_hit_ranks_above_a_summary_hit(case, counted):
     event(case, "Hearing held", summary="Counsel argued about the injunction today.")
     event(case, "Injunction granted", summary="Counsel argued about it at length.")
 
-    assert found(case, "injunction") == ["Injunction granted", "Hearing held"]
+    assert found(case, "injunction", counted) == ["Injunction granted", "Hearing held"]
 
 
-def test_more_hits_rank_higher(case):
+def test_more_hits_rank_higher(case, counted):
     event(case, "Once", summary="Escrow was mentioned with many other words here.")
     event(case, "Thrice", summary="Escrow escrow escrow, then other words here.")
 
-    assert found(case, "escrow") == ["Thrice", "Once"]
+    assert found(case, "escrow", counted) == ["Thrice", "Once"]
 
 
-def test_rank_is_higher_for_better_matches_on_both_databases(case):
+def test_testimony_and_headline_hits_count(case, counted):
+    """Each column's occurrences count, the title's most."""
+    twice = event(case, "Twice in testimony")
+    add_testimony(twice, "The escrow, and then the escrow again.")
+    once = event(case, "Once in a headline")
+    cite(once, "Escrow agent named")
+    event(case, "Escrow in the title")
+
+    assert found(case, "escrow", counted) == [
+        "Escrow in the title",
+        "Twice in testimony",
+        "Once in a headline",
+    ]
+
+
+def test_rank_is_higher_for_better_matches_on_both_databases(case, counted):
     event(case, "Injunction granted", summary="Injunction injunction.")
     event(case, "Hearing", summary="An injunction among many words of a summary.")
-    ranks = dict(
-        search.filter_events(Event.objects.filter(case=case), "injunction").values_list(
-            "title", "search_rank"
-        )
+    events = search.filter_events(
+        Event.objects.filter(case=case), "injunction", matches=counted
     )
+    ranks = dict(events.values_list("title", "search_rank"))
 
     assert ranks["Injunction granted"] > ranks["Hearing"] > 0
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL has one rank, ts_rank."
+)
+@pytest.mark.parametrize(
+    ("count", "rank"),
+    [
+        (search.OCCURRENCE_RANK_MAX, "highlight("),
+        (search.OCCURRENCE_RANK_MAX + 1, "bm25("),
+        (None, "bm25("),
+    ],
+)
+def test_a_search_counted_to_few_matches_is_ranked_by_occurrences(case, count, rank):
+    """bm25() reads the word's matches in every case of the index; a search the
+    timeline counted to few matches counts their occurrences instead."""
+    event(case, "Escrow opened")
+    events = selectors.timeline_event_list(case=case, q="escrow", matches=count)
+
+    assert rank in str(events.query)
+    assert list(events.values_list("title", flat=True)) == ["Escrow opened"]
+
+
+def test_the_timeline_ranks_few_matches_by_occurrences(case):
+    """selectors.timeline_search passes its count on, and the order is by rank."""
+    event(case, "Escrow named once")
+    event(case, "Escrow, escrow: named twice")
+    queries = []
+    with connection.execute_wrapper(
+        lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)
+    ):
+        events, ranked, tally = selectors.timeline_search(case=case, q="escrow")
+        titles = list(events.order_by("-search_rank").values_list("title", flat=True))
+
+    assert ranked and tally.count == 2
+    assert titles == ["Escrow, escrow: named twice", "Escrow named once"]
+    if connection.vendor == "sqlite":
+        assert any("highlight(" in sql for sql in queries)
+        assert not any("bm25(" in sql for sql in queries)
 
 
 # Hostile input
