@@ -120,8 +120,9 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
 
 
 @pytest.mark.django_db
-def test_postgresql_sessions_run_without_jit():
-    """JIT compilation only adds its compile time to a page's queries."""
+def test_postgresql_sessions_run_without_jit_or_parallel_workers():
+    """JIT compilation and starting parallel workers only add their own time to a
+    page's queries."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -129,3 +130,5 @@ def test_postgresql_sessions_run_without_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"
