@@ -10,10 +10,12 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from . import selectors
 from .choices import Confidence, EventKind, Reliability, TestimonyKind
 from .keyset import Cursor, CursorError
 from .models import Case, Claim, Party
@@ -146,6 +148,11 @@ class Option:
     checked: bool
 
 
+def listed_choices(field: forms.ModelChoiceField) -> list[tuple[str, str]]:
+    """A model choice field's choices as (value, label) text, from its queryset."""
+    return [(str(value), str(label)) for value, label in field.iterator(field)]
+
+
 def options(bound_field) -> list[Option]:
     """A checkbox or radio field's choices, ready for a plain template loop.
 
@@ -256,6 +263,18 @@ class TimelineFilterForm(forms.Form):
         self.fields["claim"].label_from_instance = lambda claim: (
             f"{claim} ({claim.proceeding.name})" if claim.proceeding else str(claim)
         )
+        # The choices as the page lists them, read when it renders them and then
+        # kept until the case changes: reading every party and claim of the case
+        # cost each first render of a timeline about 1.5 ms. Validation still reads
+        # the chosen ones from the querysets.
+        for name in ("party", "claim"):
+            field = self.fields[name]
+            field.choices = partial(
+                selectors.per_revision,
+                case,
+                f"timeline-choices-{name}",
+                partial(listed_choices, field),
+            )
 
     def clean(self):
         data = super().clean()

@@ -5,7 +5,7 @@ build queries themselves. Query counts stay fixed per page whatever the case siz
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from django.conf import settings
@@ -691,19 +691,28 @@ def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
     return {_month_start(month): n for month, n in rows}
 
 
-def case_month_counts(*, case: Case) -> tuple[dict[dt.date, int], int]:
-    """Events per month over the whole case, and its event count, cached per revision.
+def per_revision[T](case: Case, name: str, compute: Callable[[], T]) -> T:
+    """`compute()`, cached under the case's revision.
 
     The cache key holds the case's revision (casetracker/revisions.py), which the
     database bumps with every change to the case's data, in any process: the cache
-    never serves stale counts, and checking it costs one primary-key read.
+    never serves a stale value, and checking it costs one primary-key read.
     """
     number, changed_at = case_revision(case)
     stamp = changed_at.timestamp() if changed_at else 0
-    key = f"case-month-counts:{case.pk}:{number}:{stamp}"
+    key = f"{name}:{case.pk}:{number}:{stamp}"
     cached = cache.get(key)
     if cached is None:
-        counts = event_month_counts(Event.objects.filter(case=case))
-        cached = (counts, sum(counts.values()))
+        cached = compute()
         cache.set(key, cached, timeout=24 * 3600)
     return cached
+
+
+def case_month_counts(*, case: Case) -> tuple[dict[dt.date, int], int]:
+    """Events per month over the whole case, and its event count, cached per revision."""
+
+    def count() -> tuple[dict[dt.date, int], int]:
+        counts = event_month_counts(Event.objects.filter(case=case))
+        return counts, sum(counts.values())
+
+    return per_revision(case, "case-month-counts", count)

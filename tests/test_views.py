@@ -4,6 +4,8 @@ page's query count does not grow with the case."""
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from casetracker.db import QueryCounter
@@ -454,3 +456,27 @@ def test_filter_choices_show_what_is_chosen_and_what_is_wrong(client, small_case
     parties = re.findall(r'<input type="checkbox" name="party"[^>]*>', html)
     assert parties and not any("aria-invalid" in tag for tag in parties)
     assert f"> {party.name}</label>" in html
+
+
+def test_filter_choices_are_read_once_per_revision_of_the_case(
+    client, small_case, settings
+):
+    """The page lists every party and claim of the case: they are read once, then
+    kept until the case changes, and a change shows at the next request."""
+    settings.CASETRACKER_PAGE_CACHE_SECONDS = 0
+    url = timeline_url(small_case)
+    client.get(url)
+    with CaptureQueriesContext(connection) as again:
+        client.get(url)
+    party = CaseParty.objects.filter(case=small_case).first().party
+    party.name = "Renamed <party>"
+    party.save()
+    claim = ClaimFactory(case=small_case, title="A claim added later")
+
+    after = client.get(url).text
+
+    listed = [q["sql"] for q in again.captured_queries if "DISTINCT" in q["sql"]]
+    assert not [sql for sql in listed if "casetracker_party" in sql]
+    assert '<input type="checkbox" name="party"' in after
+    assert "> Renamed &lt;party&gt;</label>" in after
+    assert f'name="claim" value="{claim.slug}"' in after
