@@ -10,7 +10,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -148,6 +148,10 @@ class Option:
     checked: bool
 
 
+# The timeline's fields whose choices are the case's own rows.
+CHOSEN = ("party", "claim")
+
+
 def listed_choices(field: forms.ModelChoiceField) -> list[tuple[str, str]]:
     """A model choice field's choices as (value, label) text, from its queryset."""
     return [(str(value), str(label)) for value, label in field.iterator(field)]
@@ -263,18 +267,22 @@ class TimelineFilterForm(forms.Form):
         self.fields["claim"].label_from_instance = lambda claim: (
             f"{claim} ({claim.proceeding.name})" if claim.proceeding else str(claim)
         )
+
         # The choices as the page lists them, read when it renders them and then
         # kept until the case changes: reading every party and claim of the case
         # cost each first render of a timeline about 1.5 ms. Validation still reads
         # the chosen ones from the querysets.
-        for name in ("party", "claim"):
-            field = self.fields[name]
-            field.choices = partial(
-                selectors.per_revision,
+        # One read of the revision for both fields.
+        @cache
+        def listed() -> dict[str, list[tuple[str, str]]]:
+            return selectors.per_revision(
                 case,
-                f"timeline-choices-{name}",
-                partial(listed_choices, field),
+                "timeline-choices",
+                lambda: {name: listed_choices(self.fields[name]) for name in CHOSEN},
             )
+
+        for name in CHOSEN:
+            self.fields[name].choices = partial(lambda name: listed()[name], name)
 
     def clean(self):
         data = super().clean()
