@@ -33,6 +33,7 @@ from . import search
 from .choices import COVERAGE_KINDS
 from .db import MonthKey, OverBudgetError, estimated_rows, time_budget
 from .facets import CLAIM, PARTY
+from .http import code_version
 from .keyset import Cursor, Page, keyset_page, offset_page
 from .models import (
     Case,
@@ -696,11 +697,14 @@ def per_revision[T](case: Case, name: str, compute: Callable[[], T]) -> T:
 
     The cache key holds the case's revision (casetracker/revisions.py), which the
     database bumps with every change to the case's data, in any process: the cache
-    never serves a stale value, and checking it costs one primary-key read.
+    never serves a stale value, and checking it costs one primary-key read. It also
+    holds the release (http.code_version), since what `compute` makes of the data
+    (a label, say) can change with the code.
     """
     number, changed_at = case_revision(case)
     stamp = changed_at.timestamp() if changed_at else 0
-    key = f"{name}:{case.pk}:{number}:{stamp}"
+    code, _ = code_version()
+    key = f"{name}:{code}:{case.pk}:{number}:{stamp}"
     cached = cache.get(key)
     if cached is None:
         cached = compute()

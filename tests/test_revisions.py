@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from casetracker import selectors
 from casetracker.models import Event, Testimony
 from casetracker.revisions import CASES_OF, case_revision
 from casetracker.selectors import case_month_counts
@@ -147,6 +148,29 @@ def test_month_counts_follow_an_edit_made_between_two_requests(case):
     Event.objects.filter(pk=event.pk).update(date=D(2025, 1, 1))
 
     assert case_month_counts(case=case) == ({D(2024, 3, 1): 1, D(2025, 1, 1): 1}, 2)
+
+
+def test_a_value_kept_per_revision_is_made_again_after_a_change_or_a_release(
+    case, monkeypatch
+):
+    made = []
+
+    def make() -> int:
+        made.append(1)
+        return len(made)
+
+    first = selectors.per_revision(case, "test-value", make)
+    again = selectors.per_revision(case, "test-value", make)
+    EventFactory(case=case)
+    changed = selectors.per_revision(case, "test-value", make)
+    monkeypatch.setattr(
+        selectors,
+        "code_version",
+        lambda: ("another-release", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+    )
+    released = selectors.per_revision(case, "test-value", make)
+
+    assert (first, again, changed, released) == (1, 1, 2, 3)
 
 
 def test_an_admin_edit_shows_on_the_next_timeline_request(client, staff_client, case):
