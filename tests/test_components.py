@@ -1,0 +1,101 @@
+"""The pieces written in Python (templatetags/components.py): what each one shows,
+and what it refuses. Their escaping is in test_payloads.py, on every page."""
+
+import pytest
+from django.template import TemplateSyntaxError, engines
+
+from casetracker import choices
+from casetracker.forms import TimelineFilterForm
+from casetracker.models import Event
+from casetracker.selectors import timeline_event_list, timeline_rows
+from tests.factories import CitationFactory, EventFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def render(source: str, **context) -> str:
+    return (
+        engines["django"].from_string("{% load components %}" + source).render(context)
+    )
+
+
+def row_of(event: Event) -> Event:
+    return timeline_rows(timeline_event_list(case=event.case)).get(pk=event.pk)
+
+
+def test_a_citation_shows_its_source_pin_cite_and_reliability():
+    source = SourceFactory(
+        outlet="Reuters",
+        original_outlet="The Information",
+        headline="Musk testifies",
+        url="https://example.org/a",
+        reliability=choices.Reliability.MEDIUM,
+    )
+    citation = CitationFactory(source=source, pin_cite="Tr. 412:3")
+
+    html = render("{% citations items %}", items=[citation])
+
+    assert (
+        '<a href="https://example.org/a" rel="noopener noreferrer">Reuters'
+        " (from The Information)</a>: “Musk testifies”, 5 March 2025, Tr. 412:3"
+    ) in html
+    assert 'reliability-medium">Reliability: Medium</span>' in html
+    assert "None recorded." not in html
+
+
+def test_no_citations_say_so():
+    assert '<li class="muted">None recorded.</li>' in render(
+        "{% citations items %}", items=[]
+    )
+
+
+def test_the_confidence_badge_carries_its_key_label_and_note():
+    event = EventFactory(
+        confidence=choices.Confidence.SINGLE_SOURCE, confidence_note="One report"
+    )
+
+    assert render("{% confidence item %}", item=event) == (
+        '<span class="badge confidence confidence-single_source"'
+        ' title="One report">Single source</span>'
+    )
+
+
+def test_a_value_outside_the_choices_is_shown_as_stored():
+    """As get_FOO_display() does: a raw edit or an old import can leave one."""
+    event = EventFactory()
+    Event.objects.filter(pk=event.pk).update(kind="oddity")
+
+    html = render("{% timeline_event e %}", e=row_of(event))
+
+    assert '<span class="badge kind">oddity</span>' in html
+
+
+def test_a_row_counts_its_sources_testimony_and_coverage_in_words():
+    single = EventFactory(is_key=True)
+    CitationFactory(event=single)
+    bare = EventFactory()
+
+    one = render("{% timeline_event e %}", e=row_of(single))
+    none = render('{% timeline_event e title_tag="h3" %}', e=row_of(bare))
+
+    assert '<li class="event is-key"' in one and "Key event" in one
+    assert "<span>1 source</span>" in one and "1 news item</span>" in one
+    assert "<span>0 sources</span>" in none and "news item" not in none
+    assert "testimony excerpt" not in none and "Key event" not in none
+    assert '<h3 class="event-title"' in none
+
+
+def test_a_row_refuses_a_title_tag_that_is_not_a_heading():
+    with pytest.raises(TemplateSyntaxError):
+        render('{% timeline_event e title_tag="script" %}', e=row_of(EventFactory()))
+
+
+def test_choice_inputs_are_checkboxes_or_radio_buttons_only():
+    event = EventFactory()
+    form = TimelineFilterForm({}, case=event.case)
+
+    assert 'type="radio" name="layout"' in render(
+        '{% choice_inputs f "radio" %}', f=form["layout"]
+    )
+    with pytest.raises(TemplateSyntaxError):
+        render('{% choice_inputs f "text" %}', f=form["layout"])
