@@ -271,8 +271,13 @@ class SearchRank(Func):
         counted = [
             f"{weight} * coalesce(length(highlight({document}, {index}, char(1), ''))"
             f" - length({table}.{connection.ops.quote_name(name)}), 0)"
+            # The text columns only: the scope token's column weighs nothing.
             for index, (name, weight) in enumerate(
-                zip(SQLITE_TEXT_COLUMN_NAMES, SQLITE_WEIGHTS, strict=False)
+                zip(
+                    SQLITE_TEXT_COLUMN_NAMES,
+                    SQLITE_WEIGHTS[: len(SQLITE_TEXT_COLUMN_NAMES)],
+                    strict=True,
+                )
             )
         ]
         return f"({' + '.join(counted)})", params * len(counted)
