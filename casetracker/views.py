@@ -207,7 +207,11 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     filters = form.filters
     matching, ranked, tally = selectors.timeline_search(case=case_obj, **filters)
     page = selectors.timeline_page(
-        matching, size=PAGE_SIZE, ranked=ranked, **form.paging
+        matching,
+        size=PAGE_SIZE,
+        ranked=ranked,
+        claims=form.selected_layout == "lanes" and form.lane_group == "claim",
+        **form.paging,
     )
     filtered = any(filters.values())
     paging_base = request.GET.copy()
