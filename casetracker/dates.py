@@ -35,6 +35,27 @@ def validate_precision(value: dt.date | None, precision: str, *, field: str) -> 
         raise ValidationError({field: message})
 
 
+# English month names, as strftime's %B gives them in the C locale, without its call.
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def month_name(value: dt.date) -> str:
+    return MONTH_NAMES[value.month - 1]
+
+
 def format_date(
     value: dt.date | None, precision: str, approximate: bool = False
 ) -> str:
@@ -44,9 +65,9 @@ def format_date(
     if precision == DatePrecision.YEAR:
         text = str(value.year)
     elif precision == DatePrecision.MONTH:
-        text = f"{value:%B} {value.year}"
+        text = f"{month_name(value)} {value.year}"
     else:
-        text = f"{value.day} {value:%B} {value.year}"
+        text = f"{value.day} {month_name(value)} {value.year}"
     return f"c. {text}" if approximate else text
 
 

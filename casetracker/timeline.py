@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .choices import DatePrecision
+from .dates import month_name
 
 
 def month_start(value: dt.date) -> dt.date:
@@ -51,7 +52,7 @@ class StripBar:
 
     @property
     def param(self) -> str:
-        return f"{self.month:%Y-%m}"
+        return f"{self.month.year:04}-{self.month.month:02}"
 
     @property
     def total_y(self) -> float:
@@ -63,7 +64,7 @@ class StripBar:
 
     @property
     def label(self) -> str:
-        label = f"{self.month:%B} {self.month.year}: {self.total} event{'s' if self.total != 1 else ''}"
+        label = f"{month_name(self.month)} {self.month.year}: {self.total} event{'s' if self.total != 1 else ''}"
         return label if self.matched is None else f"{label}, {self.matched} shown"
 
 
@@ -275,7 +276,7 @@ def group_by_year_and_month(events: Iterable) -> list[YearGroup]:
         if event.date_precision == DatePrecision.YEAR:
             label = f"{event.date.year}, month unknown"
         else:
-            label = f"{event.date:%B} {event.date.year}"
+            label = f"{month_name(event.date)} {event.date.year}"
         months = years[-1].months
         if not months or months[-1].label != label:
             months.append(MonthGroup(label=label))

@@ -8,10 +8,10 @@ numbers and the month's digits.
 """
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from ..timeline import OverviewStrip
+from .components import escape
 
 register = template.Library()
 
