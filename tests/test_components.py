@@ -1,14 +1,30 @@
 """The pieces written in Python (templatetags/components.py): what each one shows,
 and what it refuses. Their escaping is in test_payloads.py, on every page."""
 
+import datetime as dt
+
 import pytest
 from django.template import TemplateSyntaxError, engines
 
 from casetracker import choices
 from casetracker.forms import TimelineFilterForm
 from casetracker.models import Event
-from casetracker.selectors import timeline_event_list, timeline_rows
-from tests.factories import CitationFactory, EventFactory, SourceFactory
+from casetracker.selectors import (
+    case_party_list,
+    claim_list,
+    timeline_event_list,
+    timeline_rows,
+)
+from tests.factories import (
+    CasePartyFactory,
+    CitationFactory,
+    ClaimFactory,
+    ClaimStatusChangeFactory,
+    EventFactory,
+    PartyFactory,
+    ProceedingFactory,
+    SourceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +115,86 @@ def test_choice_inputs_are_checkboxes_or_radio_buttons_only():
     )
     with pytest.raises(TemplateSyntaxError):
         render('{% choice_inputs f "text" %}', f=form["layout"])
+
+
+def test_a_role_names_its_party_proceeding_and_whom_it_represents():
+    counsel = CasePartyFactory(
+        role=choices.PartyRole.COUNSEL,
+        side=choices.Side.PLAINTIFFS,
+        party__name="Toberoff & Associates",
+        proceeding=None,
+        confidence=choices.Confidence.SINGLE_SOURCE,
+        confidence_note="One filing",
+    )
+    counsel.represents.add(
+        PartyFactory(name="Elon Musk"), PartyFactory(name="X.AI Corp.")
+    )
+    case = counsel.case
+    plaintiff = CasePartyFactory(
+        case=case,
+        party__name="Shivon Zilis",
+        proceeding=ProceedingFactory(case=case, name="Federal action"),
+    )
+    rows = {role.pk: role for role in case_party_list(case=case)}
+
+    with_counsel = render("{% role_item r %}", r=rows[counsel.pk])
+    with_proceeding = render("{% role_item r %}", r=rows[plaintiff.pk])
+
+    assert (
+        f'<li><a href="{counsel.get_absolute_url()}">Toberoff &amp; Associates</a>:'
+        " Counsel, for Elon Musk, X.AI Corp."
+    ) in with_counsel
+    assert 'title="One filing">Single source</span></li>' in with_counsel
+    assert "Shivon Zilis</a>: Plaintiff (Federal action)" in with_proceeding
+    # A confirmed role carries no badge.
+    assert "confidence" not in with_proceeding
+
+
+def test_a_claim_row_shows_its_steps_and_the_last_as_current():
+    claim = ClaimFactory(
+        title="Breach of charitable trust",
+        count_label="Count I",
+        outcome_note="Tried to verdict",
+    )
+    ClaimStatusChangeFactory(
+        claim=claim, status=choices.ClaimStatus.PLEADED, date=dt.date(2024, 8, 5)
+    )
+    ClaimStatusChangeFactory(
+        claim=claim,
+        status=choices.ClaimStatus.VERDICT_AGAINST,
+        date=dt.date(2026, 5, 18),
+    )
+    (row,) = claim_list(case=claim.case)
+
+    html = render("{% claim_row c %}", c=row)
+
+    assert (
+        f'<a href="{claim.get_absolute_url()}">Breach of charitable trust</a>'
+        ' <span class="muted">(Count I)</span></th>'
+    ) in html
+    assert "<td>—</td>" in html  # no proceeding
+    assert (
+        '<ol class="lifecycle"><li>Pleaded <span class="muted">5 August 2024</span>'
+        '</li><li>Verdict against the claimant <span class="muted">18 May 2026'
+        "</span></li></ol>"
+    ) in html
+    assert (
+        '<td>Verdict against the claimant<br><span class="muted">Tried to verdict'
+        "</span></td>"
+    ) in html
+
+
+def test_a_claim_without_steps_says_so():
+    claim = ClaimFactory(
+        proceeding=None, count_label="", outcome_note="", title="Fraud <b>"
+    )
+    claim.proceeding = ProceedingFactory(case=claim.case, name="State action")
+    claim.save()
+    (row,) = claim_list(case=claim.case)
+
+    html = render("{% claim_row c %}", c=row)
+
+    assert "Fraud &lt;b&gt;</a></th>" in html
+    assert "<td>State action</td>" in html
+    assert '<li class="muted">No dated step recorded</li>' in html
+    assert "<td>Unknown</td>" in html

@@ -4,6 +4,7 @@ a query budget that does not grow with the case."""
 import datetime as dt
 
 import pytest
+from django.template import engines
 
 from casetracker.choices import (
     Confidence,
@@ -367,15 +368,15 @@ def test_no_duplicates_when_an_event_matches_several_ways(case):
     )
 
     assert events == [event]
-    assert (events[0].testimony_count, events[0].source_count) == (3, 3)
+    assert (events[0].testimony_count, len(events[0].row_citations)) == (3, 3)
 
 
 # Row annotations
 
 
 def test_timeline_rows_counts_sources_testimony_and_coverage(case):
-    """source_count counts every cited source, coverage_count only news and blogs,
-    testimony_count the event's excerpts; an event with none has zeros."""
+    """A row counts every source its event cites, the news and blogs among them, and
+    the event's testimony excerpts; an event with none has zeros."""
     cited = EventFactory(case=case, title="Cited")
     for kind in [
         SourceKind.NEWS,
@@ -390,12 +391,25 @@ def test_timeline_rows_counts_sources_testimony_and_coverage(case):
     CitationFactory(event=None, testimony=excerpt, source__case=case)
     EventFactory(case=case, title="Bare")
 
-    rows = {
-        row.title: (row.source_count, row.testimony_count, row.coverage_count)
+    shown = {
+        row.title: render_row(row)
         for row in timeline_rows(timeline_event_list(case=case))
     }
 
-    assert rows == {"Cited": (4, 3, 2), "Bare": (0, 0, 0)}
+    assert "<span>4 sources</span>" in shown["Cited"]
+    assert "<span>3 testimony excerpts</span>" in shown["Cited"]
+    assert "<span>2 news items</span>" in shown["Cited"]
+    assert "<span>0 sources</span>" in shown["Bare"]
+    assert "testimony excerpt" not in shown["Bare"]
+    assert "news item" not in shown["Bare"]
+
+
+def render_row(event) -> str:
+    return (
+        engines["django"]
+        .from_string("{% load components %}{% timeline_event event %}")
+        .render({"event": event})
+    )
 
 
 def test_timeline_rows_prefetches_what_a_row_shows(case, django_assert_num_queries):
@@ -508,9 +522,8 @@ def test_timeline_query_count_does_not_grow_with_the_case(
                 [party.name for party in row.row_parties],
                 [c.title for c in row.row_claims],
                 [citation.source.headline for citation in row.row_citations],
-                row.source_count,
                 row.testimony_count,
-                row.coverage_count,
+                render_row(row),
             )
             for row in rows
         ]
