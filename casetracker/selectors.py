@@ -177,9 +177,14 @@ def event_get(*, case: Case, slug: str) -> Event:
 
 
 def event_neighbours(*, event: Event) -> tuple[Event | None, Event | None]:
-    """The events just before and after, in timeline order: two seeks on its index."""
+    """The events just before and after, in timeline order: two seeks on its index.
+
+    Only what the page shows of them (slug and title, for a link) and their place
+    on the timeline, which a page's cursor reads (`date_rank` deferred cost a query
+    per neighbour).
+    """
     events = Event.objects.filter(case_id=event.case_id).only(
-        "slug", "title", "date", "date_precision", "date_approximate", "case_id"
+        "slug", "title", "date", "date_rank"
     )
     previous = keyset_page(events, size=1, before=Cursor.of(event)).object_list
     following = keyset_page(events, size=1, after=Cursor.of(event)).object_list

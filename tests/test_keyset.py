@@ -210,6 +210,18 @@ def test_neighbours_follow_the_timeline_order(crowded_case):
     assert event_neighbours(event=last)[1] is None
 
 
+def test_neighbours_take_two_queries(crowded_case, django_assert_num_queries):
+    """One seek each way, with what the event page shows of each (its link's slug
+    and its title) and the cursor's columns."""
+    middle = Event.objects.get(pk=expected_order(crowded_case)[10])
+
+    with django_assert_num_queries(2):
+        previous, following = event_neighbours(event=middle)
+        links = [(e.slug, e.title) for e in (previous, following)]
+
+    assert all(slug and title for slug, title in links)
+
+
 @pytest.mark.parametrize("filters", ["party", "claim", "party+claim", "party+kind"])
 def test_one_party_or_claim_pages_forward_and_back_in_timeline_order(
     crowded_case, filters
