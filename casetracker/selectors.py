@@ -133,6 +133,8 @@ STEP_SHOWN = ("claim", "status", "date", "date_precision", "date_approximate")
 
 
 def claim_get(*, case: Case, slug: str) -> Claim:
+    """The claim with who asserts it against whom, its sources and its steps, each
+    step with the event that caused it (a link)."""
     return (
         Claim.objects.filter(case=case)
         .with_current_status()
@@ -143,9 +145,7 @@ def claim_get(*, case: Case, slug: str) -> Claim:
             _citations(),
             Prefetch(
                 "history",
-                queryset=ClaimStatusChange.objects.select_related(
-                    "event__case"
-                ).prefetch_related(_citations()),
+                queryset=ClaimStatusChange.objects.select_related("event__case"),
             ),
         )
         .get(slug=slug)

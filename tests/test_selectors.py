@@ -15,6 +15,7 @@ from casetracker.choices import (
 from casetracker.forms import parse_partial_date
 from casetracker.models import Event
 from casetracker.selectors import (
+    claim_get,
     event_month_counts,
     timeline_event_list,
     timeline_rows,
@@ -23,6 +24,7 @@ from tests.factories import (
     CaseFactory,
     CitationFactory,
     ClaimFactory,
+    ClaimStatusChangeFactory,
     EventFactory,
     LinkedEventFactory,
     PartyFactory,
@@ -565,3 +567,27 @@ def test_case_month_counts_follow_every_change_of_the_events(case):
 
     EventFactory(case=case, date=d("2024-03-05"))
     assert case_month_counts(case=case) == ({d("2024-03-01"): 2}, 2)
+
+
+def test_claim_get_reads_what_the_claim_page_shows_in_five_queries(
+    case, django_assert_num_queries
+):
+    """The claim, its parties on each side, its sources and its steps with their
+    events: nothing per step or per party, and nothing the page does not show."""
+    claim = ClaimFactory(case=case)
+    claim.asserted_by.add(*PartyFactory.create_batch(2))
+    claim.against.add(PartyFactory())
+    CitationFactory.create_batch(2, claim=claim, event=None, source__case=case)
+    for _ in range(3):
+        ClaimStatusChangeFactory(claim=claim, event=EventFactory(case=case))
+
+    with django_assert_num_queries(5):
+        found = claim_get(case=case, slug=claim.slug)
+        shown = (
+            [p.name for p in found.asserted_by.all()],
+            [p.name for p in found.against.all()],
+            [c.source.headline for c in found.citations.all()],
+            [(s.display_date, s.event.get_absolute_url()) for s in found.history.all()],
+        )
+
+    assert [len(part) for part in shown] == [2, 1, 2, 3]
