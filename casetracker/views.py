@@ -242,6 +242,9 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
         else:
             count, capped, matched = context["case_event_count"], False, totals
         context.update(match_count=count, match_capped=capped)
+        if count is None:
+            # What the page read proves: its rows, and one more if a next page exists.
+            context["match_at_least"] = len(page.object_list) + page.has_next
         context["strip"] = overview_strip(totals, matched)
         # Each bar narrows the filters to its month; built once, not per bar.
         keep = [
