@@ -61,6 +61,7 @@ Highlighting
     PostgreSQL's `english_stem` (the `snowballstemmer` package has both).
 """
 
+import hashlib
 import re
 import threading
 import unicodedata
@@ -365,6 +366,15 @@ def filter_events(
             F("search_document__document"), FullTextQuery(terms), occurrences=few
         )
     )
+
+
+def query_key(q: str) -> str:
+    """A digest of the terms of `q` as the index compares them (parse_query, fold):
+    two entries with the same key match the same events."""
+    folded = "\x1f".join(
+        " ".join(fold(word) for word in term.words) for term in parse_query(q)
+    )
+    return hashlib.sha256(folded.encode()).hexdigest()
 
 
 def case_matches(q: str, *, case_id: int) -> QuerySet[EventSearch] | None:

@@ -948,6 +948,61 @@ def test_a_search_with_other_filters_is_counted_from_its_first_matches(
     assert "shown in timeline order" in page
 
 
+def test_a_search_past_the_cap_reads_no_match_again_until_the_case_changes(
+    case, small_cap
+):
+    """Which side of the cap a search is on is kept per revision of the case: past
+    it, the next count (with another filter, say) runs the same statement reading
+    none of the matches, and says the same; a change to the case counts again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casetracker.choices import EventKind
+    from casetracker.selectors import timeline_filtered_tally
+
+    ruling = dict(kinds=[EventKind.RULING])
+    for year in (2019, 2020, 2021, 2022):
+        dated(case, f"Appeal {year}", year)
+
+    with CaptureQueriesContext(connection) as first:
+        assert timeline_filtered_tally(case=case, q="appeal")[:2] == (3, True)
+    with CaptureQueriesContext(connection) as again:
+        alone = timeline_filtered_tally(case=case, q="Appeal")  # the same terms
+        with_kind = timeline_filtered_tally(case=case, q="appeal", **ruling)
+
+    assert alone[:2] == (3, True) and with_kind == (None, False, None)
+    tallies = [q["sql"] for q in again.captured_queries if "WITH hits" in q["sql"]]
+    assert len(tallies) == 2 and all("LIMIT 0" in sql for sql in tallies)
+    assert not any("LIMIT 0" in q["sql"] for q in first.captured_queries)
+
+    # Two appeals fewer: the case changed, so the search is counted again.
+    Event.objects.filter(case=case, title__in=["Appeal 2019", "Appeal 2020"]).delete()
+    assert timeline_filtered_tally(case=case, q="appeal") == (
+        2,
+        False,
+        {dt.date(2021, 1, 1): 1, dt.date(2022, 1, 1): 1},
+    )
+
+
+def test_a_search_under_the_cap_is_still_counted_with_each_filter(case, small_cap):
+    """Under the cap only the side is known: each combination of filters is counted
+    on the search's matches, exactly."""
+    from casetracker.choices import EventKind
+    from casetracker.selectors import timeline_filtered_tally
+
+    EventFactory(
+        case=case, title="Appeal ruled", kind="ruling", date=dt.date(2021, 5, 4)
+    )
+    dated(case, "Appeal filed", 2020)
+
+    assert timeline_filtered_tally(case=case, q="appeal")[:2] == (2, False)
+    assert timeline_filtered_tally(case=case, q="appeal", kinds=[EventKind.RULING]) == (
+        1,
+        False,
+        {dt.date(2021, 5, 1): 1},
+    )
+
+
 def test_on_postgresql_a_search_expected_to_match_far_past_the_cap_is_not_counted(
     case, small_cap
 ):
@@ -1036,3 +1091,14 @@ def test_on_sqlite_a_search_export_reads_the_index_in_order(case):
         plan = plan.explain()
         assert "SCAN casetracker_event_search VIRTUAL TABLE" in plan, filters
         assert "TEMP B-TREE" not in plan, filters
+
+
+def test_entries_that_match_the_same_events_share_a_query_key():
+    """Case, diacritics, stop words and repeats do not change what matches."""
+    same = {
+        search.query_key(q)
+        for q in ("Naïve appeal", "naive APPEAL", "the naive appeal appeal")
+    }
+    assert len(same) == 1
+    assert search.query_key('"naive appeal"') not in same  # a phrase is one term
+    assert search.query_key("naive") not in same
