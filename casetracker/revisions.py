@@ -212,7 +212,13 @@ def deferred_bump(case_ids: Iterable[int], using: str = "default") -> Iterator[N
 
 
 def case_revision(case) -> tuple[int, dt.datetime | None]:
-    """The case's revision number and when it last changed (one primary-key read)."""
+    """The case's revision number and when it last changed (one primary-key read).
+
+    A case from selectors.case_get carries the revision it was read with, which is
+    then the request's: a page asks for it several times.
+    """
+    if hasattr(case, "revision_number"):
+        return (case.revision_number or 0, case.revision_changed_at)
     from .models import CaseRevision
 
     row = (

@@ -39,6 +39,7 @@ from .keyset import Cursor, Page, keyset_page, offset_page
 from .models import (
     Case,
     CaseParty,
+    CaseRevision,
     Citation,
     Claim,
     ClaimStatusChange,
@@ -68,8 +69,16 @@ def case_list() -> QuerySet[Case]:
 
 
 def case_get(*, slug: str) -> Case:
-    """The case for a URL slug; raises Case.DoesNotExist."""
-    return Case.objects.get(slug=slug)
+    """The case for a URL slug, with its revision; raises Case.DoesNotExist.
+
+    A page keys several cached values by the case's revision (per_revision):
+    read with the case, it is read once a request (revisions.case_revision).
+    """
+    revision = CaseRevision.objects.filter(case=OuterRef("pk"))
+    return Case.objects.annotate(
+        revision_number=Subquery(revision.values("number")),
+        revision_changed_at=Subquery(revision.values("changed_at")),
+    ).get(slug=slug)
 
 
 def _citations() -> Prefetch:

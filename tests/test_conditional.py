@@ -385,7 +385,7 @@ def test_an_edit_between_two_requests_renders_the_page_afresh(client, case):
         response = client.get(url)
 
     assert "Retitled after the first request" in response.text
-    assert counter.count > 5
+    assert counter.count > 2  # rendered: a page from the cache reads its revision only
 
 
 def test_the_page_cache_can_be_turned_off(client, case, settings):
@@ -396,4 +396,4 @@ def test_the_page_cache_can_be_turned_off(client, case, settings):
     with QueryCounter() as counter:
         client.get(url)
 
-    assert counter.count > 5
+    assert counter.count > 2  # rendered: a page from the cache reads its revision only
