@@ -211,6 +211,7 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
         size=PAGE_SIZE,
         ranked=ranked,
         claims=form.selected_layout == "lanes" and form.lane_group == "claim",
+        case=case_obj,
         **form.paging,
     )
     filtered = any(filters.values())

@@ -666,6 +666,48 @@ def test_a_search_with_few_matches_is_ranked(case, small_cap):
     ]
 
 
+def test_ranked_pages_keep_their_order_per_revision_of_the_case(case):
+    """With its case, a ranked search reads its order once and then each page by
+    id: the same rows in the same order as ranking every time, page after page, and
+    a change to the case ranks again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casetracker.selectors import timeline_page, timeline_search
+
+    for n in range(7):
+        dated(case, "Appeal " + "appeal " * (n % 4) + f"noted {n}", 2010 + n)
+    dated(case, "Unrelated", 2020)
+    events, ranked, _ = timeline_search(case=case, q="appeal")
+    assert ranked
+
+    def pages(**kept) -> list[list[str]]:
+        return [
+            [
+                e.title
+                for e in timeline_page(events, size=3, ranked=True, number=n, **kept)
+            ]
+            for n in (1, 2, 3)
+        ]
+
+    ranked_each_time = pages()
+    assert pages(case=case) == ranked_each_time
+    assert sorted(sum(ranked_each_time, [])) == sorted(
+        e.title for e in events
+    )  # every match once
+    with CaptureQueriesContext(connection) as again:
+        assert pages(case=case) == ranked_each_time
+    ranks = ("bm25(", "highlight(", "ts_rank(")
+    assert not [q for q in again.captured_queries if any(r in q["sql"] for r in ranks)]
+
+    first = events.order_by("-search_rank")[0]
+    first.title = "Noted"  # no longer a match, and the case changed
+    first.save()
+    events, _, _ = timeline_search(case=case, q="appeal")
+    assert pages(case=case) == pages()
+    assert "Noted" not in sum(pages(case=case), [])
+
+
 def test_a_search_with_more_matches_than_the_cap_reads_them_in_timeline_order(
     case, small_cap
 ):
@@ -985,8 +1027,11 @@ def test_a_search_past_the_cap_reads_no_match_again_until_the_case_changes(
 
 
 def test_a_search_under_the_cap_is_still_counted_with_each_filter(case, small_cap):
-    """Under the cap only the side is known: each combination of filters is counted
-    on the search's matches, exactly."""
+    """Under the cap a search alone keeps its tally until the case changes; with
+    other filters each combination is counted on the search's matches, exactly."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from casetracker.choices import EventKind
     from casetracker.selectors import timeline_filtered_tally
 
@@ -994,13 +1039,22 @@ def test_a_search_under_the_cap_is_still_counted_with_each_filter(case, small_ca
         case=case, title="Appeal ruled", kind="ruling", date=dt.date(2021, 5, 4)
     )
     dated(case, "Appeal filed", 2020)
+    alone = (2, False, {dt.date(2020, 1, 1): 1, dt.date(2021, 5, 1): 1})
+    ruling = (1, False, {dt.date(2021, 5, 1): 1})
 
-    assert timeline_filtered_tally(case=case, q="appeal")[:2] == (2, False)
-    assert timeline_filtered_tally(case=case, q="appeal", kinds=[EventKind.RULING]) == (
-        1,
-        False,
-        {dt.date(2021, 5, 1): 1},
-    )
+    assert timeline_filtered_tally(case=case, q="appeal") == alone
+    with CaptureQueriesContext(connection) as again:
+        assert timeline_filtered_tally(case=case, q="appeal") == alone
+        kinds = [EventKind.RULING]
+        assert timeline_filtered_tally(case=case, q="appeal", kinds=kinds) == ruling
+
+    alone_sql, filtered_sql = [
+        q["sql"] for q in again.captured_queries if "WITH hits" in q["sql"]
+    ]
+    assert "LIMIT 0" in alone_sql and "LIMIT 0" not in filtered_sql
+
+    dated(case, "Appeal heard", 2022)  # a change: counted again
+    assert timeline_filtered_tally(case=case, q="appeal")[:2] == (3, False)
 
 
 def test_on_postgresql_a_search_expected_to_match_far_past_the_cap_is_not_counted(
