@@ -34,3 +34,5 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
         assert row["small"]["status"] == row["big"]["status"] == 200, name
         assert row["small"]["queries"] > 0 and row["big"]["queries"] > 0, name
         assert row["big"]["ms"] > 0 and row["big"]["cached_ms"] > 0, name
+        assert row["small"]["first_ms"] > 0 and row["big"]["first_ms"] > 0, name
+        assert row["first_ratio"] > 0, name
