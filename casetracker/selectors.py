@@ -564,7 +564,10 @@ class RankedRows:
 
     def ids(self) -> list[int]:
         ranking = self.relevance.values_list("pk", flat=True)
-        sql, params = ranking.query.sql_with_params()
+        try:
+            sql, params = ranking.query.sql_with_params()
+        except EmptyResultSet:  # a search with nothing searchable in it (.none())
+            return []
         digest = hashlib.sha256(f"{sql}\x1f{params!r}".encode()).hexdigest()
         return per_revision(self.case, f"ranking:{digest}", lambda: list(ranking))
 

@@ -713,6 +713,19 @@ def test_ranked_pages_keep_their_order_per_revision_of_the_case(case):
     assert "Noted" not in sum(pages(case=case), [])
 
 
+def test_a_ranked_search_with_nothing_searchable_is_an_empty_page(case):
+    """Punctuation alone matches no event: its kept order is empty, not an error."""
+    from casetracker.selectors import timeline_page, timeline_search
+
+    dated(case, "Appeal noted", 2020)
+    events, ranked, tally = timeline_search(case=case, q="!!")
+
+    page = timeline_page(events, size=3, ranked=ranked, number=1, case=case)
+
+    assert ranked and tally[:2] == (0, False)
+    assert page.object_list == [] and not page.has_next
+
+
 def test_a_search_with_more_matches_than_the_cap_reads_them_in_timeline_order(
     case, small_cap
 ):
