@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 
 from . import selectors
 from .choices import Confidence, EventKind, Reliability, TestimonyKind
+from .dates import MONTH_NAMES
 from .keyset import Cursor, CursorError
 from .models import Case, Claim, Party
 
@@ -51,7 +52,7 @@ def parse_partial_date(value: str) -> DateBound:
         return DateBound(value, dt.date(year, month, 1), dt.date(year, month, last_day))
     if not 1 <= day <= last_day:
         raise ValidationError(
-            f"{calendar.month_name[month]} {year} has no day {day}.", code="day"
+            f"{MONTH_NAMES[month - 1]} {year} has no day {day}.", code="day"
         )
     date = dt.date(year, month, day)
     return DateBound(value, date, date)
