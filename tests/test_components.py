@@ -4,7 +4,7 @@ and what it refuses. Their escaping is in test_payloads.py, on every page."""
 import datetime as dt
 
 import pytest
-from django.template import TemplateSyntaxError, engines
+from django.template import TemplateSyntaxError
 
 from casetracker import choices
 from casetracker.forms import TimelineFilterForm
@@ -25,14 +25,9 @@ from tests.factories import (
     ProceedingFactory,
     SourceFactory,
 )
+from tests.rendering import render
 
 pytestmark = pytest.mark.django_db
-
-
-def render(source: str, **context) -> str:
-    return (
-        engines["django"].from_string("{% load components %}" + source).render(context)
-    )
 
 
 def row_of(event: Event) -> Event:

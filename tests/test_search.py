@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
 from django.db import connection, migrations, transaction
 from django.db.transaction import TransactionManagementError
-from django.template import engines
 
 from casetracker import search, selectors
 from casetracker.models import Case, Citation, Event, Testimony
@@ -23,6 +22,7 @@ from tests.factories import (
     SourceFactory,
     TestimonyFactory,
 )
+from tests.rendering import render_row
 
 
 @pytest.fixture
@@ -488,11 +488,9 @@ def test_timeline_event_marks_title_and_summary_when_searching(db):
     when the query is blank or absent."""
     EventFactory(title="Court issues <ruling>", summary="A ruled matter.")
     shown = selectors.timeline_rows(Event.objects.all()).get()
-    row = engines["django"].from_string("{% load components %}{% timeline_event e %}")
-
-    searching = row.render({"e": shown, "search_query": "ruling"})
-    blank = row.render({"e": shown, "search_query": "  "})
-    browsing = row.render({"e": shown})
+    searching = render_row(shown, search_query="ruling")
+    blank = render_row(shown, search_query="  ")
+    browsing = render_row(shown)
 
     assert "Court issues &lt;<mark>ruling</mark>&gt;</a>" in searching
     assert "A <mark>ruled</mark> matter." in searching

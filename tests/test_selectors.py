@@ -4,7 +4,6 @@ a query budget that does not grow with the case."""
 import datetime as dt
 
 import pytest
-from django.template import engines
 
 from casetracker.choices import (
     Confidence,
@@ -31,6 +30,7 @@ from tests.factories import (
     SourceFactory,
     TestimonyFactory,
 )
+from tests.rendering import render_row
 
 
 @pytest.fixture
@@ -404,14 +404,6 @@ def test_timeline_rows_counts_sources_testimony_and_coverage(case):
     assert "<span>0 sources</span>" in shown["Bare"]
     assert "testimony excerpt" not in shown["Bare"]
     assert "news item" not in shown["Bare"]
-
-
-def render_row(event) -> str:
-    return (
-        engines["django"]
-        .from_string("{% load components %}{% timeline_event event %}")
-        .render({"event": event})
-    )
 
 
 def test_timeline_rows_prefetches_what_a_row_shows(case, django_assert_num_queries):
