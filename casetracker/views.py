@@ -68,9 +68,7 @@ def case_detail(request: HttpRequest, case: str) -> HttpResponse:
         "proceedings": case_obj.proceedings.select_related("judge"),
         "roles": selectors.case_party_list(case=case_obj),
         "claims": selectors.claim_list(case=case_obj),
-        "key_events": selectors.event_list(case=case_obj).filter(is_key=True)[
-            :LIST_LIMIT
-        ],
+        "key_events": selectors.key_events(case=case_obj, limit=LIST_LIMIT),
         "coverage": selectors.latest_coverage(case=case_obj),
     }
     return render(request, "pages/case_detail.html", context)
@@ -345,7 +343,9 @@ def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
         "testimony": selectors.testimony_list(case=case_obj, witnesses=[party_obj])[
             :LIST_LIMIT
         ],
-        "events": selectors.party_events(case=case_obj, party=party_obj)[:LIST_LIMIT],
+        "events": selectors.party_events(
+            case=case_obj, party=party_obj, limit=LIST_LIMIT
+        ),
         "more_url": reverse("case_timeline", kwargs={"case": case_obj.slug})
         + f"?party={party_obj.slug}",
     }
@@ -361,7 +361,9 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
     context = {
         "case": case_obj,
         "claim": claim_obj,
-        "events": selectors.claim_events(case=case_obj, claim=claim_obj)[:LIST_LIMIT],
+        "events": selectors.claim_events(
+            case=case_obj, claim=claim_obj, limit=LIST_LIMIT
+        ),
         "more_url": reverse("case_timeline", kwargs={"case": case_obj.slug})
         + f"?claim={claim_obj.slug}",
     }

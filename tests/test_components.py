@@ -31,7 +31,8 @@ pytestmark = pytest.mark.django_db
 
 
 def row_of(event: Event) -> Event:
-    return timeline_rows(timeline_event_list(case=event.case)).get(pk=event.pk)
+    (row,) = timeline_rows(timeline_event_list(case=event.case).filter(pk=event.pk))
+    return row
 
 
 def test_a_citation_shows_its_source_pin_cite_and_reliability():

@@ -487,7 +487,7 @@ def test_timeline_event_marks_title_and_summary_when_searching(db):
     """The row reads the page's search_query: marked when searching, only escaped
     when the query is blank or absent."""
     EventFactory(title="Court issues <ruling>", summary="A ruled matter.")
-    shown = selectors.timeline_rows(Event.objects.all()).get()
+    (shown,) = selectors.timeline_rows(Event.objects.all())
     searching = render_row(shown, search_query="ruling")
     blank = render_row(shown, search_query="  ")
     browsing = render_row(shown)
@@ -842,7 +842,7 @@ def test_on_sqlite_matches_in_timeline_order_are_read_in_the_index_order(
     timeline's, and a page stops after its rows."""
     from django.db import connection
 
-    from casetracker.selectors import timeline_event_list, timeline_rows
+    from casetracker.selectors import row_columns, timeline_event_list
 
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's index order; PostgreSQL's index has none.")
@@ -856,7 +856,7 @@ def test_on_sqlite_matches_in_timeline_order_are_read_in_the_index_order(
         date_from=dt.date(2021, 1, 1),
         ranked=False,
     )
-    plan = timeline_rows(events)[:26].explain()
+    plan = row_columns(events)[:26].explain()
 
     assert [e.title for e in events] == ["Appeal 2021", "Appeal 2022", "Appeal 2023"]
     assert "SCAN casetracker_event_search VIRTUAL TABLE" in plan

@@ -406,22 +406,51 @@ def test_timeline_rows_counts_sources_testimony_and_coverage(case):
     assert "news item" not in shown["Bare"]
 
 
-def test_timeline_rows_prefetches_what_a_row_shows(case, django_assert_num_queries):
-    """Parties, claims and cited sources come with the rows, in one go, without the
-    columns a row never shows (a source's text can be a whole article)."""
-    alice = PartyFactory()
-    claim = ClaimFactory(case=case)
+def test_timeline_rows_read_what_a_row_shows(case, django_assert_num_queries):
+    """Parties, claims and cited sources come with the rows, in one go, as values:
+    only the columns a row shows (a source's text can be a whole article, an event's
+    note a page)."""
+    alice = PartyFactory(name="Alice")
+    claim = ClaimFactory(case=case, title="Fraud")
     event = LinkedEventFactory(case=case, parties=[alice], claims=[claim])
-    citation = CitationFactory(event=event)
+    citation = CitationFactory(
+        event=event,
+        pin_cite="p. 4",
+        source__outlet="Reuters",
+        source__url="https://example.org/a",
+        source__kind=SourceKind.NEWS,
+    )
 
     (row,) = timeline_rows(timeline_event_list(case=case), claims=True)
 
     with django_assert_num_queries(0):
-        assert row.row_parties == [alice]
-        assert row.row_claims == [claim]
-        assert [c.source for c in row.row_citations] == [citation.source]
-        assert row.row_citations[0].source.display_date
-    assert "text" in row.row_citations[0].source.get_deferred_fields()
+        assert [(p.slug, p.name) for p in row.row_parties] == [(alice.slug, "Alice")]
+        assert [(c.slug, c.title) for c in row.row_claims] == [(claim.slug, "Fraud")]
+        (cited,) = row.row_citations
+        assert (cited.pin_cite, cited.source.outlet) == ("p. 4", "Reuters")
+        assert cited.source.link_url == "https://example.org/a"
+        assert cited.source.is_coverage
+        assert cited.source.display_date == citation.source.display_date
+        assert row.get_absolute_url() == event.get_absolute_url()
+        assert row.display_date == event.display_date
+    assert "date_note" in row.get_deferred_fields()
+    assert set(row.case.get_deferred_fields()) >= {"summary", "title"}
+
+
+def test_timeline_rows_keep_the_orders_of_parties_and_citations(case):
+    """Parties by name, citations by their source's key: the orders of the event
+    page, whatever order they were linked in."""
+    event = LinkedEventFactory(
+        case=case,
+        parties=[PartyFactory(name="Zed"), PartyFactory(name="Amy")],
+    )
+    CitationFactory(event=event, source__key="S2", source__outlet="Second")
+    CitationFactory(event=event, source__key="S1", source__outlet="First")
+
+    (row,) = timeline_rows(timeline_event_list(case=case))
+
+    assert [p.name for p in row.row_parties] == ["Amy", "Zed"]
+    assert [c.source.outlet for c in row.row_citations] == ["First", "Second"]
 
 
 def test_timeline_rows_read_claims_only_when_asked(case, django_assert_num_queries):

@@ -39,11 +39,13 @@ def _labels(model: type[models.Model], name: str) -> dict:
     return dict(model._meta.get_field(name).flatchoices)
 
 
-def display(instance: models.Model, name: str) -> str:
+def display(instance, name: str) -> str:
     """`get_<name>_display()` from a dict built once per field: Django's own builds
-    the dict on every call."""
+    the dict on every call. `instance` is a model instance or values read for one
+    (selectors.CitedSource), whose class names its `model`."""
     value = getattr(instance, name)
-    return str(_labels(type(instance), name).get(value, value))
+    model = getattr(type(instance), "model", type(instance))
+    return str(_labels(model, name).get(value, value))
 
 
 def _plural(count: int) -> str:
