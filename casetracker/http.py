@@ -43,7 +43,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.views.decorators.csp import csp_override
 
-from .models import CaseRevision
+from .models import Case, CaseRevision
 
 # Headers that choose between the representations of one URL (casetracker/htmx.py).
 REPRESENTATION_HEADERS = (
@@ -92,16 +92,25 @@ def code_version() -> tuple[str, dt.datetime]:
 
 
 def case_revision_by_slug(request: HttpRequest, case: str, **kwargs) -> Revision | None:
-    """The revision of the case in the URL, in one query; None for an unknown slug."""
-    row = (
-        CaseRevision.objects.filter(case__slug=case)
-        .values_list("case_id", "number", "changed_at")
-        .first()
-    )
-    if row is None:
+    """The revision of the case in the URL, in one query; None for an unknown slug.
+
+    The case is read whole, with its revision (selectors.case_get), and kept for the
+    view as `request.case` (views.case_of): the page would read it again otherwise.
+    """
+    from . import selectors  # selectors reads code_version from here
+
+    try:
+        case_obj = selectors.case_get(slug=case)
+    except Case.DoesNotExist:
         return None
-    case_id, number, changed_at = row
-    return Revision(f"case:{case_id}:{number}:{changed_at.isoformat()}", changed_at)
+    request.case = case_obj
+    if case_obj.revision_number is None:
+        return None
+    changed_at = case_obj.revision_changed_at
+    return Revision(
+        f"case:{case_obj.pk}:{case_obj.revision_number}:{changed_at.isoformat()}",
+        changed_at,
+    )
 
 
 def all_cases_revision(request: HttpRequest, **kwargs) -> Revision:

@@ -51,6 +51,15 @@ def _get_or_404(getter: Callable, **kwargs):
         raise Http404("Not found.") from None
 
 
+def case_of(request: HttpRequest, slug: str) -> Case:
+    """The case in the URL: the one @case_revalidated read for its revision, or read
+    now; a 404 for an unknown slug."""
+    case = getattr(request, "case", None)
+    if case is not None and case.slug == slug:
+        return case
+    return _get_or_404(selectors.case_get, slug=slug)
+
+
 @require_safe
 @case_list_revalidated
 def case_list(request: HttpRequest) -> HttpResponse:
@@ -62,7 +71,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 @case_revalidated
 def case_detail(request: HttpRequest, case: str) -> HttpResponse:
     """Overview: proceedings, parties by side and role, claims with current status, key events."""
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     context = {
         "case": case_obj,
         "proceedings": case_obj.proceedings.select_related("judge"),
@@ -109,7 +118,7 @@ def _filtered_events(request: HttpRequest, case: str, *, few: bool = False):
     million events. A whole export reads every match (`every`): from the full-text
     index in its order on SQLite, joined to it and sorted on PostgreSQL.
     """
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     form = TimelineFilterForm(request.GET, case=case_obj)
     if not form.is_valid() and (error := _bad_filters(form)):
         return case_obj, None, error
@@ -199,7 +208,7 @@ def case_timeline(request: HtmxHttpRequest, case: str) -> HttpResponse:
     (#timeline), and the next page of a "load more" (#load-more). Invalid filter values
     are reported next to their field and left out; the rest still apply.
     """
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     form = TimelineFilterForm(request.GET, case=case_obj)
     form.is_valid()
     filters = form.filters
@@ -314,7 +323,7 @@ def _lane_grouper(group: str, case: Case):
 @case_revalidated
 def event_detail(request: HtmxHttpRequest, case: str, event: str) -> HttpResponse:
     """One event's permalink; as an htmx fragment, the card the timeline expands in place."""
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     event_obj = _get_or_404(selectors.event_get, case=case_obj, slug=event)
     if is_partial(request):
         context = {"case": case_obj, "event": event_obj, "heading": "h5"}
@@ -333,7 +342,7 @@ def event_detail(request: HtmxHttpRequest, case: str, event: str) -> HttpRespons
 @case_revalidated
 def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
     """One party in one case: roles, claims, testimony, events."""
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     party_obj = _get_or_404(selectors.party_get, case=case_obj, slug=party)
     context = {
         "case": case_obj,
@@ -356,7 +365,7 @@ def party_detail(request: HttpRequest, case: str, party: str) -> HttpResponse:
 @case_revalidated
 def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
     """One claim: who asserts it against whom and its dated lifecycle."""
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     claim_obj = _get_or_404(selectors.claim_get, case=case_obj, slug=claim)
     context = {
         "case": case_obj,
@@ -375,7 +384,7 @@ def claim_detail(request: HttpRequest, case: str, claim: str) -> HttpResponse:
 @case_revalidated
 def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """Testimony excerpts and statements from the bench, filterable by witness and kind."""
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     form = TestimonyFilterForm(request.GET, case=case_obj)
     form.is_valid()
     items = selectors.testimony_list(case=case_obj, **form.filters)
@@ -389,7 +398,7 @@ def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
 @case_revalidated
 def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
     """Press coverage of the case, newest first, filterable by outlet and reliability."""
-    case_obj = _get_or_404(selectors.case_get, slug=case)
+    case_obj = case_of(request, case)
     form = CoverageFilterForm(
         request.GET, outlets=selectors.coverage_outlets(case=case_obj)
     )
