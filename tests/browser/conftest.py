@@ -5,9 +5,13 @@ are skipped with the reason, so the rest of the suite still runs.
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import connection
+from django.test.testcases import LiveServerThread
 
 from casetracker.services import case_data_path, case_data_read, case_load
 
@@ -47,6 +51,40 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server, answering one request at a time, its body included.
+
+    On SQLite the test database is in memory, and the live server's threads share
+    its one connection; two requests at once (htmx replacing a request it aborted:
+    the aborted one still runs on the server) made SQLite fail with "bad parameter
+    or other API misuse". A production server gives each thread its own connection.
+    """
+
+    lock = threading.Lock()
+
+    def set_app(self, application):
+        def serial(environ, start_response):
+            with self.lock:
+                response = application(environ, start_response)
+                try:
+                    return [b"".join(response)]
+                finally:
+                    response.close()
+
+        super().set_app(serial)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _serial_live_server_on_sqlite():
+    if connection.vendor != "sqlite":
+        yield
+        return
+    original = LiveServerThread.server_class
+    LiveServerThread.server_class = OneRequestAtATimeServer
+    yield
+    LiveServerThread.server_class = original
 
 
 @pytest.fixture
