@@ -1,7 +1,7 @@
 """Read side: every query a page needs, with its prefetching, in one place.
 
-Each selector is keyword-only and returns querysets or model instances; views never
-build queries themselves. Query counts stay fixed per page whatever the case size.
+Each selector is keyword-only and returns querysets, model instances, or lists of
+rows already read (timeline rows); views never build queries themselves. Query counts stay fixed per page whatever the case size.
 """
 
 import datetime as dt
