@@ -157,8 +157,9 @@ def timeline_event(context, event, title_tag: str = "h4") -> SafeString:
 
     `event` comes from selectors.timeline_rows or timeline_page: its testimony
     count, parties and citations are read with it, and the citations give the
-    counts of sources and news items. The page's `search_query`, if any, is marked in the title and the
-    summary, so a row renders the same whether its page searches or not.
+    counts of sources and news items. The page's `search_query`, if any, is
+    marked in the title and the summary, so a row renders the same whether its
+    page searches or not.
     """
     if title_tag not in TITLE_TAGS:
         raise template.TemplateSyntaxError(f"Not a heading for a row: {title_tag!r}")
