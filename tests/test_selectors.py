@@ -14,8 +14,11 @@ from casetracker.choices import (
 from casetracker.forms import parse_partial_date
 from casetracker.models import Event
 from casetracker.selectors import (
+    claim_events,
     claim_get,
     event_month_counts,
+    key_events,
+    party_events,
     timeline_event_list,
     timeline_rows,
 )
@@ -435,6 +438,33 @@ def test_timeline_rows_read_what_a_row_shows(case, django_assert_num_queries):
         assert row.display_date == event.display_date
     assert "date_note" in row.get_deferred_fields()
     assert set(row.case.get_deferred_fields()) >= {"summary", "title"}
+
+
+def test_the_lists_of_rows_stop_at_their_limit_in_timeline_order(case):
+    """The overview's key events and the party and claim pages' events are the first
+    `limit` in timeline order, read as rows (parties and sources with them)."""
+    alice = PartyFactory()
+    claim = ClaimFactory(case=case)
+    for year in (2024, 2021, 2023, 2022):
+        LinkedEventFactory(
+            case=case,
+            title=f"Event {year}",
+            date=dt.date(year, 1, 1),
+            is_key=True,
+            parties=[alice],
+            claims=[claim],
+        )
+    EventFactory(case=case, title="Not key", date=dt.date(2020, 1, 1))
+
+    lists = [
+        key_events(case=case, limit=3),
+        party_events(case=case, party=alice, limit=3),
+        claim_events(case=case, claim=claim, limit=3),
+    ]
+
+    for rows in lists:
+        assert [row.title for row in rows] == ["Event 2021", "Event 2022", "Event 2023"]
+        assert all(row.row_parties[0].slug == alice.slug for row in rows)
 
 
 def test_timeline_rows_keep_the_orders_of_parties_and_citations(case):
