@@ -22,7 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from simple_history.utils import get_m2m_reverse_field_name
 
-from . import exports, imports, login_limits
+from . import exports, imports, login_limits, selectors
 from .models import (
     Case,
     CaseParty,
@@ -232,7 +232,11 @@ class CaseAdmin(HistoryAdmin):
     inlines = (ProceedingInline, CasePartyInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
-        return super().get_queryset(request).annotate(_event_count=Count("events"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_event_count=selectors.case_event_count())
+        )
 
     @admin.display(description="events", ordering="_event_count")
     def event_count(self, obj: Case) -> int:

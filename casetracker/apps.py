@@ -9,7 +9,7 @@ class CasetrackerConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, pre_migrate
 
-        from . import facets, revisions, search
+        from . import facets, months, revisions, search
 
         # SQLite's full-text triggers are set aside while this app's migrations run
         # (see casetracker/search.py).
@@ -21,3 +21,6 @@ class CasetrackerConfig(AppConfig):
         # And the triggers that keep the timeline's party and claim index.
         pre_migrate.connect(facets.drop_triggers, sender=self)
         post_migrate.connect(facets.install_triggers, sender=self)
+        # And those that count each case's events by month.
+        pre_migrate.connect(months.drop_triggers, sender=self)
+        post_migrate.connect(months.install_triggers, sender=self)

@@ -58,6 +58,7 @@ from django.utils.dateparse import parse_datetime
 from . import revisions, search
 from .models import (
     Case,
+    CaseMonth,
     CaseParty,
     CaseRevision,
     Citation,
@@ -95,9 +96,15 @@ MODELS: tuple[type[models.Model], ...] = (
     Citation,
 )
 # Written only by the database, from the rows above: the full-text index, the
-# timeline's party and claim index and the case's revision counter (see search.py,
-# facets.py, revisions.py). A restore rebuilds them.
-DERIVED: tuple[type[models.Model], ...] = (EventSearch, EventFacet, CaseRevision)
+# timeline's party and claim index, the events counted by month and the case's
+# revision counter (see search.py, facets.py, months.py, revisions.py). A restore
+# rebuilds them.
+DERIVED: tuple[type[models.Model], ...] = (
+    EventSearch,
+    EventFacet,
+    CaseMonth,
+    CaseRevision,
+)
 # The audit history (models/history.py) is this database's record of who changed what,
 # not data of the case: a backup leaves it out, and a restore (bulk writes) adds none.
 # Carried to another database it would name users by ids that mean nothing there.

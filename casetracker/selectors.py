@@ -22,13 +22,12 @@ from django.db.models import (
     F,
     FilteredRelation,
     IntegerField,
-    Max,
-    Min,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -41,6 +40,7 @@ from .http import code_version
 from .keyset import Cursor, Page, keyset_page, offset_page
 from .models import (
     Case,
+    CaseMonth,
     CaseParty,
     CaseRevision,
     Citation,
@@ -62,12 +62,25 @@ TIMELINE_KEY = ("timeline_date", "timeline_rank", "timeline_id")
 FACET_ORDER = ("facet__date", "facet__date_rank", "facet__event_id")
 
 
+def case_event_count() -> Coalesce:
+    """A case's number of events, as an annotation: the sum of its rows of months
+    (months.py), one per month, where counting its events read every one."""
+    months = CaseMonth.objects.filter(case=OuterRef("pk")).order_by()
+    total = months.values("case").annotate(n=Sum("events")).values("n")
+    return Coalesce(Subquery(total, output_field=IntegerField()), 0)
+
+
 def case_list() -> QuerySet[Case]:
-    """Every case with its courts, event count and the span of its timeline."""
+    """Every case with its courts, event count and the months its timeline spans.
+
+    From the counts by month: however many cases and events, the list reads a row
+    per case and month, never the events.
+    """
+    months = CaseMonth.objects.filter(case=OuterRef("pk")).values("month")
     return Case.objects.prefetch_related("proceedings").annotate(
-        event_count=Count("events"),
-        first_event_on=Min("events__date"),
-        last_event_on=Max("events__date"),
+        event_count=case_event_count(),
+        first_month=Subquery(months.order_by("month")[:1]),
+        last_month=Subquery(months.order_by("-month")[:1]),
     )
 
 
@@ -908,18 +921,6 @@ def _month_start(month: str) -> dt.date:
     return dt.date(int(month[:4]), int(month[5:7]), 1)
 
 
-def event_month_counts(events: QuerySet[Event]) -> dict[dt.date, int]:
-    """Events per month (first day of the month -> count), counted in the database."""
-    rows = (
-        events.order_by()
-        .annotate(month=MonthKey("date"))
-        .values("month")
-        .annotate(n=Count("pk"))
-        .values_list("month", "n")
-    )
-    return {_month_start(month): n for month, n in rows}
-
-
 def revision_key(case: Case, name: str) -> str:
     """A cache key for a value made from the case's data as it is now.
 
@@ -950,10 +951,16 @@ def per_revision[T](case: Case, name: str, compute: Callable[[], T]) -> T:
 
 
 def case_month_counts(*, case: Case) -> tuple[dict[dt.date, int], int]:
-    """Events per month over the whole case, and its event count, cached per revision."""
+    """Events per month over the whole case (first day of the month -> count), and
+    its event count.
+
+    Read from the counts the database keeps (months.py), a row per month, and kept
+    per revision, which saves the page that query.
+    """
 
     def count() -> tuple[dict[dt.date, int], int]:
-        counts = event_month_counts(Event.objects.filter(case=case))
+        rows = CaseMonth.objects.filter(case=case).values_list("month", "events")
+        counts = dict(rows.order_by("month"))
         return counts, sum(counts.values())
 
     return per_revision(case, "case-month-counts", count)

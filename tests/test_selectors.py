@@ -12,15 +12,15 @@ from casetracker.choices import (
     SourceKind,
 )
 from casetracker.forms import parse_partial_date
-from casetracker.models import Event
 from casetracker.selectors import (
+    case_month_counts,
     claim_events,
     claim_get,
-    event_month_counts,
     key_events,
     party_events,
     timeline_event_list,
     timeline_rows,
+    timeline_tally,
 )
 from tests.factories import (
     CaseFactory,
@@ -502,7 +502,7 @@ def test_timeline_rows_read_claims_only_when_asked(case, django_assert_num_queri
 # Month counts
 
 
-def test_event_month_counts_counts_dated_events_per_month(case):
+def test_case_month_counts_count_dated_events_per_month(case):
     """Keys are first days of months (datetime.date), values the events in them."""
     for date, precision in [
         ("2024-12-31", DatePrecision.DAY),
@@ -514,13 +514,14 @@ def test_event_month_counts_counts_dated_events_per_month(case):
         EventFactory(case=case, date=d(date), date_precision=precision)
     EventFactory(date=d("2025-01-10"))  # another case
 
-    counts = event_month_counts(Event.objects.filter(case=case))
+    counts, total = case_month_counts(case=case)
 
     assert counts == {d("2024-12-01"): 1, d("2025-01-01"): 3, d("2025-03-01"): 1}
     assert all(type(month) is dt.date for month in counts)
+    assert total == 5
 
 
-def test_event_month_counts_of_a_filtered_list(case):
+def test_the_tally_of_a_filtered_list_counts_its_months(case):
     """Counting the filtered, ordered timeline gives the matched share per month."""
     alice = PartyFactory()
     LinkedEventFactory(case=case, date=d("2025-01-05"), parties=[alice])
@@ -528,16 +529,16 @@ def test_event_month_counts_of_a_filtered_list(case):
     LinkedEventFactory(case=case, date=d("2025-02-06"), parties=[alice])
     EventFactory(case=case, date=d("2025-01-07"))
 
-    counts = event_month_counts(timeline_event_list(case=case, parties=[alice]))
+    tally = timeline_tally(timeline_event_list(case=case, parties=[alice]))
 
-    assert counts == {d("2025-01-01"): 2, d("2025-02-01"): 1}
+    assert tally.months == {d("2025-01-01"): 2, d("2025-02-01"): 1}
 
 
-def test_event_month_counts_of_nothing_is_empty(case):
+def test_case_month_counts_of_no_events_are_empty(case):
     """No events, no months."""
     EventFactory(date=d("2025-01-10"))  # another case
 
-    assert event_month_counts(Event.objects.filter(case=case)) == {}
+    assert case_month_counts(case=case) == ({}, 0)
 
 
 # Query budget
@@ -601,8 +602,6 @@ def test_coarser_precision_comes_first_on_a_shared_day(case):
 
 def test_case_month_counts_follow_every_change_of_the_events(case):
     """Cached per case, yet a new, changed or deleted event shows at once."""
-    from casetracker.selectors import case_month_counts
-
     first = EventFactory(case=case, date=d("2024-03-05"))
     assert case_month_counts(case=case)[0] == {d("2024-03-01"): 1}
 

@@ -1,6 +1,6 @@
 from .cases import Case, CaseRevision, Proceeding
 from .claims import Claim, ClaimStatusChange
-from .events import Event, EventFacet
+from .events import CaseMonth, Event, EventFacet
 from .parties import CaseParty, Party
 from .search import EventSearch
 from .sources import Citation, NewsCoverage, Source
@@ -11,6 +11,7 @@ from . import history  # noqa: F401  isort: skip
 
 __all__ = [
     "Case",
+    "CaseMonth",
     "CaseRevision",
     "CaseParty",
     "Citation",

@@ -116,14 +116,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{'floor: base template, no query':<34} {results['floor_ms']:>8.1f} ms"
             )
-            timelines = {
-                "small": reverse("case_timeline", kwargs={"case": small.slug}),
-                "big": reverse("case_timeline", kwargs={"case": big.slug}),
-            }
+            results["case_list"] = self.time_case_list(client)
             for name, url_of in self.page_cases():
                 row = {
                     "page": name,
-                    **self.time_pair(client, url_of(small), url_of(big), timelines),
+                    **self.time_pair(client, url_of(small), url_of(big)),
                 }
                 row["big_vs_floor"] = round(row["big"]["ms"] / results["floor_ms"], 1)
                 row["big_cached_vs_floor"] = round(
@@ -296,9 +293,7 @@ class Command(BaseCommand):
             ("case overview", lambda c: (c.get_absolute_url(), {})),
         ]
 
-    def time_pair(
-        self, client: Client, small: tuple, big: tuple, timelines: dict[str, str]
-    ) -> dict:
+    def time_pair(self, client: Client, small: tuple, big: tuple) -> dict:
         """The same page of the small and the big case, each run timing one then the
         other, rendered (the page cache off), then as a first request, then served
         from the page cache.
@@ -306,9 +301,9 @@ class Command(BaseCommand):
         Rendered runs follow a warm-up, so what the site keeps per revision of a case
         (month counts, filter choices, a search's count and ranking) is kept: they
         are the figures of a page asked for again, with other filters or another
-        page, since its case last changed. A first request comes after the cache is
-        emptied and the case's `timelines` page asked for, which reads the month
-        counts and choices again: it is a search's first request since the change.
+        page, since its case last changed. A first request comes right after the
+        cache is emptied: it is the first request of any page since its case changed,
+        which finds nothing kept.
 
         Each side's figure is its median; the ratio is the median of the run-by-run
         ratios. These machines slow down in bursts of seconds: timing all of one side
@@ -326,7 +321,7 @@ class Command(BaseCommand):
                     queries=counter.count, status=response.status_code
                 )
             rendered = self.alternate(client, sides)
-            first = self.alternate(client, sides, refresh=timelines)
+            first = self.alternate(client, sides, first=True)
         for url, headers in sides.values():
             client.get(url, headers=headers)  # fills the page cache
         cached = self.alternate(client, sides)
@@ -345,20 +340,43 @@ class Command(BaseCommand):
 
         return {**figures, "ratio": ratio(rendered), "first_ratio": ratio(first)}
 
+    def time_case_list(self, client: Client) -> dict:
+        """The list of every case, rendered and as a first request: it shows each
+        case's event count and span, so it must not read the events."""
+        url = reverse("case_list")
+        with override_settings(CASETRACKER_PAGE_CACHE_SECONDS=0):
+            client.get(url)  # warm-up
+            with QueryCounter() as counter:
+                client.get(url)
+            sides = {"list": (url, {})}
+            rendered = self.alternate(client, sides)["list"]
+            first = self.alternate(client, sides, first=True)["list"]
+        figures = {
+            "cases": Case.objects.count(),
+            "events": Event.objects.count(),
+            "queries": counter.count,
+            "ms": round(statistics.median(rendered) * 1000, 1),
+            "first_ms": round(statistics.median(first) * 1000, 1),
+        }
+        self.stdout.write(
+            f"{'list of cases':<34} {figures['ms']:>8.1f} ms {figures['queries']:>3} q"
+            f"   ({figures['cases']} cases, {figures['events']:,} events;"
+            f" first {figures['first_ms']:.1f} ms)"
+        )
+        return figures
+
     def alternate(
-        self, client: Client, sides: dict, refresh: dict[str, str] | None = None
+        self, client: Client, sides: dict, first: bool = False
     ) -> dict[str, list[float]]:
         """Seconds per request, `runs` times each side, the sides taking turns.
 
-        With `refresh`, each request is timed after the cache is emptied and that
-        side's `refresh` page asked for (untimed).
+        `first`: each request is timed right after the cache is emptied.
         """
         timings = {label: [] for label in sides}
         for _ in range(self.runs):
             for label, (url, headers) in sides.items():
-                if refresh:
+                if first:
                     cache.clear()
-                    client.get(refresh[label])
                 start = time.perf_counter()
                 client.get(url, headers=headers)
                 timings[label].append(time.perf_counter() - start)
