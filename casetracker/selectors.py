@@ -77,10 +77,14 @@ def case_list() -> QuerySet[Case]:
     per case and month, never the events.
     """
     months = CaseMonth.objects.filter(case=OuterRef("pk")).values("month")
-    return Case.objects.prefetch_related("proceedings").annotate(
-        event_count=case_event_count(),
-        first_month=Subquery(months.order_by("month")[:1]),
-        last_month=Subquery(months.order_by("-month")[:1]),
+    return (
+        Case.objects.prefetch_related("proceedings")
+        .annotate(
+            event_count=case_event_count(),
+            first_month=Subquery(months.order_by("month")[:1]),
+            last_month=Subquery(months.order_by("-month")[:1]),
+        )
+        .order_by("title", "pk")  # the pk: a stable order to page through
     )
 
 

@@ -63,8 +63,12 @@ def case_of(request: HttpRequest, slug: str) -> Case:
 @require_safe
 @case_list_revalidated
 def case_list(request: HttpRequest) -> HttpResponse:
-    """Every case, with its courts and the span of its timeline."""
-    return render(request, "pages/case_list.html", {"cases": selectors.case_list()})
+    """Every case, with its courts and the span of its timeline, a page at a time: a
+    newsroom follows hundreds (200 cost 100 ms on one page)."""
+    page = Paginator(selectors.case_list(), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "pages/case_list.html", {"cases": page, "page": page})
 
 
 @require_safe

@@ -23,6 +23,7 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
         "bench",
         events=120,
         small=40,
+        others=2,
         runs=1,
         skip_csv=True,
         json=target,
@@ -40,7 +41,7 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
         assert row["big"]["ms"] > 0 and row["big"]["cached_ms"] > 0, name
         assert row["small"]["first_ms"] > 0 and row["big"]["first_ms"] > 0, name
         assert row["first_ratio"] > 0, name
-    assert figures["case_list"]["cases"] == 2
-    assert figures["case_list"]["events"] == 160
+    assert figures["case_list"]["cases"] == 4  # the two, and two others
+    assert figures["case_list"]["events"] == 120 + 3 * 40
     assert figures["case_list"]["queries"] > 0 and figures["case_list"]["ms"] > 0
     assert cache.get("kept-by-the-site") == "yes"

@@ -502,3 +502,22 @@ def test_filter_choices_are_read_once_per_revision_of_the_case(
     assert '<input type="checkbox" name="party"' in after
     assert "> Renamed &lt;party&gt;</label>" in after
     assert f'name="claim" value="{claim.slug}"' in after
+
+
+@pytest.mark.django_db
+def test_the_case_list_shows_a_page_of_cases_at_a_time(client, monkeypatch):
+    """In title order, each case once, the next page linked: a newsroom's hundreds of
+    cases never make one page."""
+    from casetracker import views
+
+    monkeypatch.setattr(views, "LIST_PAGE_SIZE", 3)
+    titles = [f"Case {n:02d}" for n in range(7)]
+    for title in reversed(titles):
+        CaseFactory(title=title)
+
+    pages = [client.get(reverse("case_list"), {"page": n}).text for n in (1, 2, 3)]
+
+    shown = [re.findall(r"Case \d\d", page) for page in pages]
+    assert shown == [titles[:3], titles[3:6], titles[6:]]
+    assert 'rel="next" href="?page=2"' in pages[0]
+    assert "Page 3 of 3" in pages[2] and 'rel="next"' not in pages[2]
