@@ -145,8 +145,6 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
                 condition=models.Q(is_key=True),
                 name="event_case_key_order",
             ),
-            # The fingerprint of a case's events (selectors.case_month_counts).
-            models.Index(fields=["case", "updated_at"], name="event_case_updated"),
         ]
 
     def __str__(self) -> str:
