@@ -44,4 +44,12 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
     assert figures["case_list"]["cases"] == 4  # the two, and two others
     assert figures["case_list"]["events"] == 120 + 3 * 40
     assert figures["case_list"]["queries"] > 0 and figures["case_list"]["ms"] > 0
+    assert [row["search"] for row in figures["searches"]] == [
+        "common word",
+        "rarer word",
+        "phrase",
+    ]
+    assert all(
+        row["ratio"] > 0 and row["first_ratio"] > 0 for row in figures["searches"]
+    )
     assert cache.get("kept-by-the-site") == "yes"

@@ -50,6 +50,13 @@ def floor_view(request: HttpRequest) -> HttpResponse:
     return render(request, "base.html", {})
 
 
+# The big case's searches timed against its unfiltered timeline (Command.time_searches).
+SEARCHES = {
+    "common word": "?q=court",
+    "rarer word": "?q=maipran",
+    "phrase": '?q="board+minutes"',
+}
+
 # While benchmarking, the site's URLs plus the floor view.
 urlpatterns = [path("bench-floor/", floor_view), path("", include("casetracker.urls"))]
 
@@ -154,6 +161,7 @@ class Command(BaseCommand):
                     f" first {row['small']['first_ms']:.1f} and"
                     f" {row['big']['first_ms']:.1f} ms, x{row['first_ratio']})"
                 )
+            results["searches"] = self.time_searches(client, big)
         if not options["skip_csv"]:
             results["csv"] = self.csv_figures(big)
         if options["json"]:
@@ -260,11 +268,9 @@ class Command(BaseCommand):
             ("timeline, by claim", lambda c: timeline(c, claim(c))),
             ("timeline, by kind", lambda c: timeline(c, "?kind=ruling")),
             ("timeline, by date range", lambda c: timeline(c, "?from=2019&to=2020-06")),
-            ("timeline, text, common word", lambda c: timeline(c, "?q=court")),
-            ("timeline, text, rarer word", lambda c: timeline(c, "?q=maipran")),
-            (
-                "timeline, text, phrase",
-                lambda c: timeline(c, '?q="board+minutes"'),
+            *(
+                (f"timeline, text, {name}", lambda c, query=query: timeline(c, query))
+                for name, query in SEARCHES.items()
             ),
             # A common word fills a page in both cases; the rarer word shows a few
             # events of the small case and a page of the big one.
@@ -358,11 +364,42 @@ class Command(BaseCommand):
                 statistics.median(cached[label]) * 1000, 2
             )
 
-        def ratio(timings: dict[str, list[float]]) -> float:
-            pairs = zip(timings["small"], timings["big"], strict=True)
-            return round(statistics.median(b / s for s, b in pairs), 2)
+        return {
+            **figures,
+            "ratio": paired_ratio(rendered, "small", "big"),
+            "first_ratio": paired_ratio(first, "small", "big"),
+        }
 
-        return {**figures, "ratio": ratio(rendered), "first_ratio": ratio(first)}
+    def time_searches(self, client: Client, case: Case) -> list[dict]:
+        """Each text search of `case` against its unfiltered timeline, the two taking
+        turns, rendered and as first requests: the search target is a ratio to that
+        page, and timed pages apart a burst of the machine's slowness can fall on
+        one of them only (the same searches measured 0.7 and 2.3 times the page)."""
+        timeline = reverse("case_timeline", kwargs={"case": case.slug})
+        rows = []
+        with override_settings(CASETRACKER_PAGE_CACHE_SECONDS=0):
+            for name, query in SEARCHES.items():
+                sides = {"unfiltered": (timeline, {}), "search": (timeline + query, {})}
+                for url, headers in sides.values():
+                    client.get(url, headers=headers)  # warm-up
+                rendered = self.alternate(client, sides)
+                first = self.alternate(client, sides, first=True)
+                row = {
+                    "search": name,
+                    "ms": round(statistics.median(rendered["search"]) * 1000, 1),
+                    "unfiltered_ms": round(
+                        statistics.median(rendered["unfiltered"]) * 1000, 1
+                    ),
+                    "ratio": paired_ratio(rendered, "unfiltered", "search"),
+                    "first_ratio": paired_ratio(first, "unfiltered", "search"),
+                }
+                rows.append(row)
+                self.stdout.write(
+                    f"{'search to unfiltered, ' + name:<34} {row['ms']:>8.1f} ms"
+                    f"   unfiltered {row['unfiltered_ms']:.1f} ms   x{row['ratio']}"
+                    f" (first x{row['first_ratio']})"
+                )
+        return rows
 
     def time_case_list(self, client: Client) -> dict:
         """The list of every case, rendered and as a first request: it shows each
@@ -667,6 +704,12 @@ PARTIES_ONLY = (
     "FROM casetracker_event e WHERE e.case_id = {case} "
     "ORDER BY e.date, e.date_rank, e.id"
 )
+
+
+def paired_ratio(timings: dict[str, list[float]], base: str, other: str) -> float:
+    """The median of the run-by-run ratios of `other` to `base`."""
+    pairs = zip(timings[base], timings[other], strict=True)
+    return round(statistics.median(b / a for a, b in pairs), 2)
 
 
 def resident_mb() -> float:
