@@ -113,22 +113,24 @@ browser-deps: $(AXE)
 test: install browser-deps load-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks: a synthetic database of BENCH_EVENTS events in bench/ (kept between
-# runs), then medians of every page and of the CSV export. `make bench-postgres` does the
-# same on BENCH_DATABASE_URL. Figures go to bench/*.json; docs/performance.md explains.
+# Benchmarks: a synthetic database in bench/ (kept between runs) of a case of
+# BENCH_EVENTS events, one of 1,000 and BENCH_OTHERS more of 1,000, then medians of every
+# page and of the CSV export. `make bench-postgres` does the same on BENCH_DATABASE_URL.
+# Figures go to bench/*.json; docs/performance.md explains.
 BENCH_EVENTS ?= 1000000
+BENCH_OTHERS ?= 200
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casetracker_bench
 
 bench: install
 	@mkdir -p bench
 	SQLITE_PATH=bench/bench.sqlite3 $(BIN)/python manage.py migrate -v0
-	SQLITE_PATH=bench/bench.sqlite3 $(BIN)/python manage.py bench --events $(BENCH_EVENTS) --json bench/sqlite.json
+	SQLITE_PATH=bench/bench.sqlite3 $(BIN)/python manage.py bench --events $(BENCH_EVENTS) --others $(BENCH_OTHERS) --json bench/sqlite.json
 
 bench-postgres: install
 	@mkdir -p bench
 	createdb -h 127.0.0.1 -U postgres casetracker_bench 2>/dev/null || true
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate -v0
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench --events $(BENCH_EVENTS) --json bench/postgresql.json
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench --events $(BENCH_EVENTS) --others $(BENCH_OTHERS) --json bench/postgresql.json
 
 # Only the CSV comparisons (the site, the sqlite3 shell, a django-import-export sample),
 # keeping the page figures in bench/sqlite.json.
