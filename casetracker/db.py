@@ -4,8 +4,9 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import CharField, Func
@@ -66,8 +67,8 @@ class QueryCounter:
 def drop_named_triggers(connection, prefix: str) -> None:
     """Drop every trigger whose name starts with `prefix` (and its PostgreSQL function).
 
-    The trigger sets (revisions.py, facets.py) are dropped before `migrate` and
-    installed after it: SQLite alters a table by copying it, which fails while a
+    The trigger sets (revisions.py, facets.py, months.py) are dropped before
+    `migrate` and installed after it: SQLite alters a table by copying it, which fails while a
     trigger on another table names it.
     """
     if connection.vendor not in ("sqlite", "postgresql"):
@@ -92,15 +93,37 @@ def drop_named_triggers(connection, prefix: str) -> None:
                 cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
 
 
-def create_triggers(cursor, vendor: str, sqlite: dict, postgresql: dict) -> None:
-    """Run a trigger set's statements: one per trigger on SQLite, a list on PostgreSQL."""
-    if vendor == "sqlite":
-        for sql in sqlite.values():
+def reinstall_triggers(
+    *,
+    using: str,
+    prefix: str,
+    tables: set[str],
+    sqlite: dict[str, str],
+    postgresql: dict[str, list[str]],
+    then: Callable[[Any], None] | None = None,
+) -> None:
+    """Drop the trigger set named `prefix` and create it afresh (post_migrate), once
+    the `tables` it needs exist: one statement per trigger on SQLite, a list (its
+    function, then the trigger) on PostgreSQL.
+
+    `then(cursor)` runs in the same transaction, to catch up with what was written
+    while the triggers were off (during the migrate, or by hand).
+    """
+    connection = connections[using]
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return
+    drop_named_triggers(connection, prefix)
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if not tables <= set(connection.introspection.table_names(cursor)):
+            return
+        if connection.vendor == "sqlite":
+            statements = list(sqlite.values())
+        else:
+            statements = [sql for group in postgresql.values() for sql in group]
+        for sql in statements:
             cursor.execute(sql)
-    else:
-        for statements in postgresql.values():
-            for sql in statements:
-                cursor.execute(sql)
+        if then is not None:
+            then(cursor)
 
 
 @contextmanager

@@ -20,9 +20,9 @@ after it; then, if the rows no longer match the links and events (something wrot
 while the triggers were off), the table is rebuilt (`in_step`).
 """
 
-from django.db import connections, transaction
+from django.db import connections
 
-from .db import create_triggers, drop_named_triggers
+from .db import drop_named_triggers, reinstall_triggers
 
 TABLE = "casetracker_eventfacet"
 EVENTS = "casetracker_event"
@@ -182,16 +182,17 @@ def drop_triggers(*, using: str = "default", **kwargs) -> None:
 
 def install_triggers(*, using: str = "default", **kwargs) -> None:
     """Install the triggers afresh (post_migrate); rebuild the rows if out of step."""
-    connection = connections[using]
-    if connection.vendor not in ("sqlite", "postgresql"):
-        return
-    drop_triggers(using=using)
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        if TABLE not in connection.introspection.table_names(cursor):
-            return
-        create_triggers(
-            cursor, connection.vendor, sqlite_statements(), postgresql_statements()
-        )
+
+    def catch_up(cursor) -> None:
         if not in_step(cursor):
             for sql in rebuild_sql():
                 cursor.execute(sql)
+
+    reinstall_triggers(
+        using=using,
+        prefix=PREFIX,
+        tables={TABLE},
+        sqlite=sqlite_statements(),
+        postgresql=postgresql_statements(),
+        then=catch_up,
+    )

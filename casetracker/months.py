@@ -21,9 +21,9 @@ writes each month once. Like the facet triggers (facets.py), they are dropped be
 events (one pass over them), in case something wrote while the triggers were off.
 """
 
-from django.db import connections, transaction
+from django.db import connections
 
-from .db import create_triggers, drop_named_triggers
+from .db import drop_named_triggers, reinstall_triggers
 
 TABLE = "casetracker_casemonth"
 EVENTS = "casetracker_event"
@@ -166,15 +166,16 @@ def install_triggers(*, using: str = "default", **kwargs) -> None:
     Recounting costs what checking would (a pass over the events, grouped), so the
     rows are always recounted.
     """
-    connection = connections[using]
-    if connection.vendor not in ("sqlite", "postgresql"):
-        return
-    drop_triggers(using=using)
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        if TABLE not in connection.introspection.table_names(cursor):
-            return
-        create_triggers(
-            cursor, connection.vendor, sqlite_statements(), postgresql_statements()
-        )
-        for sql in rebuild_sql(connection.vendor):
+
+    def recount(cursor) -> None:
+        for sql in rebuild_sql(connections[using].vendor):
             cursor.execute(sql)
+
+    reinstall_triggers(
+        using=using,
+        prefix=PREFIX,
+        tables={TABLE},
+        sqlite=sqlite_statements(),
+        postgresql=postgresql_statements(),
+        then=recount,
+    )

@@ -22,9 +22,9 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db import connections, transaction
+from django.db import connections
 
-from .db import create_triggers, drop_named_triggers, paused
+from .db import drop_named_triggers, paused, reinstall_triggers
 
 REVISION_TABLE = "casetracker_caserevision"
 # A row here (written and deleted inside one transaction) pauses the triggers.
@@ -158,12 +158,6 @@ def postgresql_statements() -> dict[str, list[str]]:
     return statements
 
 
-def _tables_exist(cursor, connection) -> bool:
-    return {REVISION_TABLE, PAUSED_TABLE} <= set(
-        connection.introspection.table_names(cursor)
-    )
-
-
 def drop_triggers(*, using: str = "default", **kwargs) -> None:
     """Remove the triggers (pre_migrate), so migrations can rebuild tables freely."""
     drop_named_triggers(connections[using], PREFIX)
@@ -171,22 +165,23 @@ def drop_triggers(*, using: str = "default", **kwargs) -> None:
 
 def install_triggers(*, using: str = "default", **kwargs) -> None:
     """Install every trigger afresh (post_migrate), once the revision table exists."""
-    connection = connections[using]
-    if connection.vendor not in ("sqlite", "postgresql"):
-        return
-    drop_triggers(using=using)
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        if not _tables_exist(cursor, connection):
-            return
-        create_triggers(
-            cursor, connection.vendor, sqlite_statements(), postgresql_statements()
-        )
+
+    def catch_up(cursor) -> None:
         # Writes made while the triggers were off (during the migrate) went unseen:
         # every case moves on once, so no cache or validator outlives them.
         cursor.execute(
             f"UPDATE {REVISION_TABLE} SET number = number + 1,"
-            f" changed_at = {_now(connection.vendor)}"
+            f" changed_at = {_now(connections[using].vendor)}"
         )
+
+    reinstall_triggers(
+        using=using,
+        prefix=PREFIX,
+        tables={REVISION_TABLE, PAUSED_TABLE},
+        sqlite=sqlite_statements(),
+        postgresql=postgresql_statements(),
+        then=catch_up,
+    )
 
 
 @contextmanager
