@@ -17,8 +17,8 @@ size of the case; the file holds one row per line:
      ]}
 
 Generated columns (Event.date_rank) and the tables only the database writes (DERIVED:
-the full-text index, the revision counter) are left out: the database derives them, and
-the restore re-indexes the case's events. The link
+the full-text index, the facet index, the counts by month, the revision counter) are
+left out: the database derives them, and the restore re-indexes the case's events. The link
 tables of many-to-many fields hold (owner id, target id) pairs; their own ids are not
 kept, nothing shows them.
 
