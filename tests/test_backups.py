@@ -18,6 +18,7 @@ from casetracker.backups import BackupError, case_restore
 from casetracker.db import QueryCounter
 from casetracker.models import (
     Case,
+    CaseMonth,
     CaseParty,
     Citation,
     Claim,
@@ -186,11 +187,15 @@ def test_a_restored_case_is_identical_row_for_row(demo_case, client):
     csv_before = body(client.get(csv_url))
     page_before = body(client.get(event.get_absolute_url()))
     found_before = searched("distillation")
+    months_before = list(
+        CaseMonth.objects.order_by("month").values_list("month", "events")
+    )
     before = snapshot()
     data = backup_bytes(demo_case)
 
     delete_case(demo_case)
     assert not Case.objects.exists() and not Party.objects.exists()
+    assert not CaseMonth.objects.exists()
     report = case_restore(data=data)
 
     assert snapshot() == before
@@ -200,11 +205,17 @@ def test_a_restored_case_is_identical_row_for_row(demo_case, client):
     assert body(client.get(csv_url)) == csv_before
     assert searched("distillation") == found_before  # the search index is rebuilt
     assert body(client.get(event.get_absolute_url())) == page_before
-    # Derived data is back too: the case's revision and its party and claim index.
+    # Derived data is back too: the case's revision, its party and claim index and
+    # its counts by month.
     from casetracker.facets import in_step
     from casetracker.revisions import case_revision
 
     assert case_revision(Case.objects.get(slug=DEMO))[0] >= 1
+    assert len(months_before) > 10
+    assert (
+        list(CaseMonth.objects.order_by("month").values_list("month", "events"))
+        == months_before
+    )
     with connection.cursor() as cursor:
         assert in_step(cursor)
 
