@@ -18,9 +18,9 @@ size of the case; the file holds one row per line:
 
 Generated columns (Event.date_rank) and the tables only the database writes (DERIVED:
 the full-text index, the facet index, the counts by month, the revision counter) are
-left out: the database derives them, and the restore re-indexes the case's events. The link
-tables of many-to-many fields hold (owner id, target id) pairs; their own ids are not
-kept, nothing shows them.
+left out: the database derives them, and the restore re-indexes the case's events.
+The link tables of many-to-many fields hold (owner id, target id) pairs; their own ids
+are not kept, nothing shows them.
 
 `case_restore` puts such a snapshot back into a database that does not hold the case,
 with the same ids, so permalinks, exports and feeds come out identical. It refuses,

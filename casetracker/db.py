@@ -68,8 +68,8 @@ def drop_named_triggers(connection, prefix: str) -> None:
     """Drop every trigger whose name starts with `prefix` (and its PostgreSQL function).
 
     The trigger sets (revisions.py, facets.py, months.py) are dropped before
-    `migrate` and installed after it: SQLite alters a table by copying it, which fails while a
-    trigger on another table names it.
+    `migrate` and installed after it: SQLite alters a table by copying it, which
+    fails while a trigger on another table names it.
     """
     if connection.vendor not in ("sqlite", "postgresql"):
         return

@@ -106,10 +106,10 @@ def _pg_trigger(name: str, op: str, referencing: str, body: str) -> list[str]:
 def _pg_moved(side: str, other: str) -> str:
     """The rows of one side of an update whose case or month it changed: most
     updates change neither."""
+    moved, kept = (POSTGRESQL_MONTH.format(date=f"{t}.date") for t in ("r", "x"))
     return (
         f"(SELECT r.case_id, r.date FROM {side} AS r JOIN {other} AS x ON x.id = r.id"
-        " WHERE (r.case_id, date_trunc('month', r.date))"
-        " IS DISTINCT FROM (x.case_id, date_trunc('month', x.date)))"
+        f" WHERE (r.case_id, {moved}) IS DISTINCT FROM (x.case_id, {kept}))"
     )
 
 

@@ -521,3 +521,6 @@ def test_the_case_list_shows_a_page_of_cases_at_a_time(client, monkeypatch):
     assert shown == [titles[:3], titles[3:6], titles[6:]]
     assert 'rel="next" href="?page=2"' in pages[0]
     assert "Page 3 of 3" in pages[2] and 'rel="next"' not in pages[2]
+    # A page that is not a number is the first; one past the end, the last.
+    assert re.findall(r"Case \d\d", client.get("/?page=zzz").text) == titles[:3]
+    assert re.findall(r"Case \d\d", client.get("/?page=99").text) == titles[6:]

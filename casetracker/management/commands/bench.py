@@ -76,7 +76,7 @@ class Command(BaseCommand):
             type=int,
             default=0,
             help="Cases of --small events besides those two, as a newsroom keeps"
-            " (bench-other-1, ...); the list of cases shows them all.",
+            " (bench-other-1, ...), for the list of cases.",
         )
         parser.add_argument(
             "--runs", type=int, default=5, help="Timed runs per measurement."
@@ -402,8 +402,8 @@ class Command(BaseCommand):
         return rows
 
     def time_case_list(self, client: Client) -> dict:
-        """The list of every case, rendered and as a first request: it shows each
-        case's event count and span, so it must not read the events."""
+        """The list of cases (its first page), rendered and as a first request: it
+        shows each case's event count and span, so it must not read the events."""
         url = reverse("case_list")
         with override_settings(CASETRACKER_PAGE_CACHE_SECONDS=0):
             client.get(url)  # warm-up
