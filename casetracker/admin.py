@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -22,7 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from simple_history.utils import get_m2m_reverse_field_name
 
-from . import exports, imports, login_limits, selectors
+from . import exports, imports, login_limits, search, selectors
 from .models import (
     Case,
     CaseParty,
@@ -175,6 +175,17 @@ class CasePartyInline(admin.TabularInline):
     )
     autocomplete_fields = ("party",)
     show_change_link = True
+
+    def get_formset(self, request: HttpRequest, obj: Case | None = None, **kwargs):
+        """The proceeding picker offers the case's own proceedings (the only ones a
+        role may name): every case's, in each row, made the page of a big newsroom's
+        case 1.6 MB and 2.4 s."""
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields["proceeding"]
+        field.queryset = (
+            field.queryset.filter(case=obj) if obj else field.queryset.none()
+        )
+        return formset
 
 
 class CitationInline(admin.TabularInline):
@@ -436,8 +447,14 @@ class EventAdmin(HistoryAdmin):
         "proceeding",
     )
     list_select_related = ("case",)
-    search_fields = ("title", "summary", "slug", "key", "date_note", "confidence_note")
-    # Meta.ordering, which the source count's GROUP BY would drop (autocomplete pages).
+    # Searched through the full-text index instead (get_search_results); the admin
+    # shows its search box, and allows event pickers, only where this is set.
+    search_fields = ("title", "summary")
+    search_help_text = (
+        "Words of the title, summary, testimony or cited headlines, as the timeline's"
+        ' search reads them: "rulings" finds "ruled"; "quotes" for a phrase. The last'
+        " word also finds the words it begins."
+    )
     ordering = ("date", "date_rank", "id")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("proceeding", "parties", "claims")
@@ -466,7 +483,23 @@ class EventAdmin(HistoryAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
-        return super().get_queryset(request).annotate(_source_count=Count("citations"))
+        citations = Citation.objects.filter(event=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_source_count=selectors.count_of(citations))
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Event], search_term: str
+    ) -> tuple[QuerySet[Event], bool]:
+        """The site's full-text search (search.py), for the list and the event
+        pickers, the last word also as a prefix (they search as it is typed): the
+        substring match over search_fields read every event, 2.5 s at a million."""
+        found = search.filter_events(
+            queryset, search_term, reading=search.EVERY, prefix=True
+        )
+        return found, False
 
     @admin.display(description="sources", ordering="_source_count")
     def source_count(self, obj: Event) -> int:
@@ -550,7 +583,11 @@ class NewsCoverageAdmin(SourceAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(_event_count=Count("citations__event", distinct=True))
+            .annotate(
+                _event_count=selectors.count_of(
+                    Citation.objects.filter(source=OuterRef("pk")), distinct="event"
+                )
+            )
         )
 
     @admin.display(description="events covered", ordering="_event_count")

@@ -115,6 +115,9 @@ SQLITE_TEXT_COLUMNS = "{" + " ".join(SQLITE_TEXT_COLUMN_NAMES) + "}"
 # A search known to match at most this many events is ranked by its occurrences on
 # SQLite (SearchRank): at 15 microseconds a match, 15 ms at most.
 OCCURRENCE_RANK_MAX = 1_000
+# The shortest word matched as a prefix (FullTextQuery's `prefix`): "s" would read
+# the entries of every word that starts with an s, most of the index.
+MIN_PREFIX_CHARS = 3
 
 # A run of letters and digits: the tokens of FTS5's unicode61 tokenizer (categories
 # L*, N*). Underscore is a separator there too.
@@ -204,33 +207,48 @@ class FullTextQuery(Expression):
 
     output_field = TextField()
 
-    def __init__(self, terms: list[Term], case_id: int | None = None) -> None:
+    def __init__(
+        self, terms: list[Term], case_id: int | None = None, *, prefix: bool = False
+    ) -> None:
         super().__init__()
         self.terms = tuple(terms)
         self.case_id = case_id
+        # The last word also matches as the start of a word, for a box that searches
+        # as it is typed (the admin's event pickers). Its stemmed form still matches:
+        # the index holds "deposit" for "deposition", which no prefix "deposition"
+        # finds. Shorter prefixes would read most of the index.
+        last = self.terms[-1].words if self.terms else ()
+        self.prefix = prefix and len(last) == 1 and len(last[0]) >= MIN_PREFIX_CHARS
 
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}({[term.text for term in self.terms]!r},"
-            f" case_id={self.case_id!r})"
+            f" case_id={self.case_id!r}, prefix={self.prefix!r})"
         )
 
     @property
     def identity(self):
-        return (self.__class__, self.terms, self.case_id)
+        return (self.__class__, self.terms, self.case_id, self.prefix)
 
     def as_sqlite(self, compiler, connection):
-        phrases = " ".join(
-            '"{}"'.format(term.text.replace('"', '""')) for term in self.terms
-        )
-        query = f"{SQLITE_TEXT_COLUMNS} : ({phrases})"
+        phrases = ['"{}"'.format(term.text.replace('"', '""')) for term in self.terms]
+        joiner = " "
+        if self.prefix:  # FTS5 takes a parenthesised OR only after an explicit AND
+            phrases[-1] = f"({phrases[-1]} OR {phrases[-1]}*)"
+            joiner = " AND "
+        query = f"{SQLITE_TEXT_COLUMNS} : ({joiner.join(phrases)})"
         if self.case_id is not None:
             query = f'scope : "{scope_token(self.case_id, "sqlite")}" AND {query}'
         return "%s", [query]
 
     def as_postgresql(self, compiler, connection):
-        sql = " && ".join([f"phraseto_tsquery('{PG_CONFIG}', %s)"] * len(self.terms))
+        parts = [f"phraseto_tsquery('{PG_CONFIG}', %s)"] * len(self.terms)
         params = [term.text for term in self.terms]
+        if self.prefix:
+            # The word is letters and digits only (WORD): no tsquery syntax in it.
+            parts[-1] = f"({parts[-1]} || to_tsquery('{PG_CONFIG}', %s))"
+            params.append(f"{params[-1]}:*")
+        sql = " && ".join(parts)
         if self.case_id is not None:
             # A quoted tsquery lexeme is taken as it is, '#' and all.
             sql += " && %s::tsquery"
@@ -304,6 +322,7 @@ def filter_events(
     case_id: int | None = None,
     reading: str = RANKED,
     matches: int | None = None,
+    prefix: bool = False,
 ) -> QuerySet[Event]:
     """The events matching `q` (see parse_query), annotated with `search_rank`.
 
@@ -329,6 +348,9 @@ def filter_events(
     - EVERY on PostgreSQL: the index is joined without the rank; the caller sorts.
     All but RANKED give search_rank 0.
 
+    `prefix`: the last word also matches words it begins (FullTextQuery), for the
+    joined readings (RANKED and EVERY).
+
     A blank `q` leaves the events as they are (search_rank 0). A `q` with nothing
     searchable in it (only punctuation or stop words) matches no event.
     """
@@ -340,7 +362,7 @@ def filter_events(
         return events.annotate(search_rank=unranked)
     sqlite = connections[events.db].vendor == "sqlite"
     joined = events.filter(
-        search_document__document__match=FullTextQuery(terms, case_id)
+        search_document__document__match=FullTextQuery(terms, case_id, prefix=prefix)
     )
     if reading in (PAGE, EVERY) and sqlite:
         return joined.alias(

@@ -21,6 +21,7 @@ from django.db.models import (
     Exists,
     F,
     FilteredRelation,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -60,6 +61,20 @@ from .revisions import case_revision
 # it takes them from when one party or claim leads.
 TIMELINE_KEY = ("timeline_date", "timeline_rank", "timeline_id")
 FACET_ORDER = ("facet__date", "facet__date_rank", "facet__event_id")
+
+
+def count_of(rows: QuerySet, *, distinct: str = "") -> Subquery:
+    """How many of `rows` (filtered on an OuterRef) there are, as an annotation.
+
+    A subquery costs an index lookup for each row a page shows. Count() would join
+    and group the whole table before the page is cut: 6 s for the admin's first page
+    of a million events. `distinct`: count that column's distinct values instead.
+    """
+    template = "COUNT(DISTINCT %(expressions)s)" if distinct else "COUNT(*)"
+    counted = rows.order_by().annotate(
+        n=Func(F(distinct or "pk"), template=template, output_field=IntegerField())
+    )
+    return Subquery(counted.values("n"), output_field=IntegerField())
 
 
 def case_event_count() -> Coalesce:

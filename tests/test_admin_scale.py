@@ -1,0 +1,277 @@
+"""The admin at a big case's size: lists, pickers and the date drill-down read a
+page, never every row (the figures are in docs/performance.md)."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.contrib.admin.templatetags.admin_list import date_hierarchy
+from django.db import connection
+from django.db.models import Max, Min
+from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from casetracker.models import Event, Source
+from casetracker.templatetags.admin_dates import SteppedDates, next_period
+from tests.factories import (
+    CaseFactory,
+    CasePartyFactory,
+    CitationFactory,
+    EventFactory,
+    NewsCoverageFactory,
+    ProceedingFactory,
+    SourceFactory,
+    TestimonyFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+EVENTS = reverse("admin:casetracker_event_changelist")
+
+
+def listed_titles(response) -> list[str]:
+    """The event titles in the changelist's rows, in order."""
+    return re.findall(
+        r'<th class="field-title"><a href="[^"]*">([^<]*)</a>', response.text
+    )
+
+
+def events_on(case, days: list[dt.date], **fields) -> list[Event]:
+    return [EventFactory(case=case, date=day, **fields) for day in days]
+
+
+# Lists
+
+
+def test_event_list_reads_as_many_queries_for_many_events_as_for_few(staff_client):
+    """The count of each row's sources is read for the rows shown, without a join
+    and GROUP BY over every event and citation; the date drill-down reads one query
+    per year shown, not per event."""
+    few, many = CaseFactory(), CaseFactory()
+    years = [dt.date(year, 3, 1) for year in (2019, 2021, 2024)]
+    events_on(few, years)
+    dates = [day + dt.timedelta(days=n) for day in years for n in range(15)]
+    for event in events_on(many, dates):
+        CitationFactory(event=event, source=SourceFactory(case=many))
+
+    counts = []
+    for case in (few, many):
+        with CaptureQueriesContext(connection) as queries:
+            response = staff_client.get(EVENTS, {"case__id__exact": case.pk})
+        assert response.status_code == 200
+        assert not [q for q in queries if "GROUP BY" in q["sql"]]
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
+
+
+def test_event_list_shows_each_events_number_of_sources(staff_client):
+    case = CaseFactory()
+    cited, uncited = EventFactory(case=case), EventFactory(case=case)
+    for source in SourceFactory.create_batch(3, case=case):
+        CitationFactory(event=cited, source=source)
+
+    page = staff_client.get(EVENTS, {"case__id__exact": case.pk}).text
+
+    cells = re.findall(r'<td class="field-source_count">(\d+)</td>', page)
+    rows = re.findall(
+        r'<th class="field-title"><a href="/admin/casetracker/event/(\d+)/', page
+    )
+    assert dict(zip(map(int, rows), map(int, cells), strict=True)) == {
+        cited.pk: 3,
+        uncited.pk: 0,
+    }
+
+
+def test_coverage_list_counts_the_distinct_events_covered(staff_client):
+    story = NewsCoverageFactory()
+    first, second = EventFactory(case=story.case), EventFactory(case=story.case)
+    CitationFactory(event=first, source=story, pin_cite="p. 1")
+    CitationFactory(event=first, source=story, pin_cite="p. 2")
+    CitationFactory(event=second, source=story)
+
+    page = staff_client.get(reverse("admin:casetracker_newscoverage_changelist")).text
+
+    assert re.findall(r'<td class="field-event_count">(\d+)</td>', page) == ["2"]
+
+
+def test_case_page_offers_only_the_cases_own_proceedings_to_its_party_roles(
+    staff_client,
+):
+    case = CaseFactory()
+    own = ProceedingFactory(case=case, name="Own proceeding")
+    ProceedingFactory(name="Another case's proceeding")
+    CasePartyFactory(case=case, proceeding=own)
+
+    page = staff_client.get(
+        reverse("admin:casetracker_case_change", args=(case.pk,))
+    ).text
+
+    select = re.search(
+        r'<select name="case_parties-0-proceeding".*?</select>', page, re.S
+    ).group(0)
+    assert "Own proceeding" in select
+    assert "Another case" not in select
+
+
+# Search and pickers: the full-text index, the last word also as a prefix
+
+
+def test_event_search_matches_stemmed_words_through_the_full_text_index(staff_client):
+    case = CaseFactory()
+    EventFactory(case=case, title="Judge rules on the motion", summary="")
+    EventFactory(case=case, title="Complaint filed", summary="")
+
+    response = staff_client.get(EVENTS, {"q": "ruling"})
+
+    assert listed_titles(response) == ["Judge rules on the motion"]
+
+
+def test_event_search_takes_the_last_word_as_the_start_of_a_word(staff_client):
+    case = CaseFactory()
+    EventFactory(case=case, title="Deposition of the founder", summary="")
+    EventFactory(case=case, title="Founding documents", summary="")
+    EventFactory(case=case, title="Verdict read", summary="")
+
+    for typed in ("depos", "founder depo", "deposition", "depositions"):
+        # A whole word still matches its stem ("deposition" is indexed as "deposit").
+        found = listed_titles(staff_client.get(EVENTS, {"q": typed}))
+        assert found == ["Deposition of the founder"], typed
+
+
+def test_event_search_takes_no_prefix_shorter_than_three_letters(staff_client):
+    EventFactory(title="Verdict read", summary="")
+
+    assert listed_titles(staff_client.get(EVENTS, {"q": "ve"})) == []
+    assert listed_titles(staff_client.get(EVENTS, {"q": "ver"})) == ["Verdict read"]
+
+
+def test_event_search_reads_a_quoted_phrase_as_a_phrase(staff_client):
+    EventFactory(title="Motion to dismiss denied", summary="")
+    EventFactory(title="Dismiss the motion", summary="")
+
+    response = staff_client.get(EVENTS, {"q": '"motion to dismiss"'})
+
+    assert listed_titles(response) == ["Motion to dismiss denied"]
+
+
+def test_event_picker_finds_events_as_their_title_is_typed(staff_client):
+    wanted = EventFactory(title="Deposition of the founder", summary="")
+    EventFactory(title="Verdict read", summary="")
+
+    response = staff_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "term": "deposi",
+            "app_label": "casetracker",
+            "model_name": "claimstatuschange",
+            "field_name": "event",
+        },
+    )
+
+    assert [row["id"] for row in response.json()["results"]] == [str(wanted.pk)]
+
+
+# The date drill-down, by index seeks
+
+
+DAYS = [
+    dt.date(2019, 12, 31),
+    dt.date(2020, 1, 1),
+    dt.date(2020, 1, 1),
+    dt.date(2020, 1, 30),
+    dt.date(2020, 2, 29),
+    dt.date(2020, 12, 1),
+    dt.date(2022, 6, 15),
+]
+
+
+@pytest.mark.parametrize("kind", ["year", "month", "day"])
+def test_stepped_dates_are_the_databases_distinct_dates(kind):
+    events_on(CaseFactory(), DAYS)
+    events_on(CaseFactory(), [dt.date(2021, 3, 3)])
+    rows = Event.objects.filter(case__events__isnull=False).distinct()
+
+    for queryset in (Event.objects.all(), Event.objects.filter(date__year=2020), rows):
+        assert SteppedDates(queryset).dates("date", kind) == list(
+            queryset.dates("date", kind)
+        )
+
+
+def test_stepped_dates_first_and_last_are_the_minimum_and_maximum():
+    events_on(CaseFactory(), DAYS)
+    stepped = SteppedDates(Event.objects.all())
+
+    assert stepped.aggregate(first=Min("date"), last=Max("date")) == {
+        "first": dt.date(2019, 12, 31),
+        "last": dt.date(2022, 6, 15),
+    }
+    empty = SteppedDates(Event.objects.none())
+    assert empty.aggregate(first=Min("date"), last=Max("date")) == {
+        "first": None,
+        "last": None,
+    }
+    assert empty.dates("date", "year") == []
+
+
+def test_stepped_dates_skip_empty_dates_and_stop_at_the_calendars_end():
+    SourceFactory(published_on=None)
+    SourceFactory(published_on=dt.date(9999, 12, 31))
+
+    stepped = SteppedDates(Source.objects.all())
+
+    for kind in ("year", "month"):
+        assert len(stepped.dates("published_on", kind)) == 1
+    assert stepped.dates("published_on", "day") == [dt.date(9999, 12, 31)]
+    assert next_period(dt.date(9999, 12, 1), "month") is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"date__year": "2020"},
+        {"date__year": "2020", "date__month": "1"},
+        {"kind": "verdict"},
+    ],
+    ids=["years", "months", "days", "filtered"],
+)
+def test_event_list_drill_down_links_are_djangos_own(staff_client, params):
+    """The drill-down shows the same choices as Django's, which reads every row."""
+    case = CaseFactory()
+    events_on(case, DAYS)
+    EventFactory(case=case, date=dt.date(2018, 5, 5), kind="verdict")
+
+    response = staff_client.get(EVENTS, params)
+
+    nav = re.search(r'<nav class="toplinks".*?</nav>', response.text, re.S).group(0)
+    django = render_to_string(
+        "admin/date_hierarchy.html", date_hierarchy(response.context["cl"])
+    )
+    assert nav == re.search(r'<nav class="toplinks".*?</nav>', django, re.S).group(0)
+    assert "<a href=" in nav
+
+
+def test_searched_event_list_still_drills_down_by_date(staff_client):
+    case = CaseFactory()
+    EventFactory(case=case, title="Verdict read", date=dt.date(2026, 5, 18))
+    EventFactory(case=case, title="Verdict appealed", date=dt.date(2027, 1, 5))
+    EventFactory(case=case, title="Complaint filed", date=dt.date(2024, 2, 29))
+
+    page = staff_client.get(EVENTS, {"q": "verdict"}).text
+
+    nav = re.search(r'<nav class="toplinks".*?</nav>', page, re.S).group(0)
+    assert "2026" in nav and "2027" in nav
+    assert "2024" not in nav
+
+
+def test_testimony_and_source_lists_drill_down_by_date(staff_client):
+    TestimonyFactory(date=dt.date(2025, 4, 30))
+    TestimonyFactory(date=None)
+    SourceFactory(published_on=dt.date(2023, 7, 1))
+
+    for name, year in (("testimony", "2025"), ("source", "2023")):
+        page = staff_client.get(reverse(f"admin:casetracker_{name}_changelist")).text
+        nav = re.search(r'<nav class="toplinks".*?</nav>', page, re.S).group(0)
+        assert year in nav
