@@ -128,23 +128,47 @@ def test_event_search_matches_stemmed_words_through_the_full_text_index(staff_cl
     assert listed_titles(response) == ["Judge rules on the motion"]
 
 
-def test_event_search_takes_the_last_word_as_the_start_of_a_word(staff_client):
+def test_event_search_matches_whole_words_only(staff_client):
+    """A prefix would read the entries of every word it begins; the list's search
+    is submitted, not typed into, so it needs none."""
+    EventFactory(title="Deposition of the founder", summary="")
+
+    assert listed_titles(staff_client.get(EVENTS, {"q": "depositions"})) == [
+        "Deposition of the founder"
+    ]
+    assert listed_titles(staff_client.get(EVENTS, {"q": "depos"})) == []
+
+
+def test_event_search_in_one_case_lists_only_that_cases_matches(staff_client):
+    chosen, other = CaseFactory(), CaseFactory()
+    EventFactory(case=chosen, title="Verdict read", summary="")
+    EventFactory(case=other, title="Verdict appealed", summary="")
+
+    response = staff_client.get(EVENTS, {"q": "verdict", "case__id__exact": chosen.pk})
+
+    assert listed_titles(response) == ["Verdict read"]
+
+
+def test_searched_event_list_keeps_the_timeline_order(staff_client):
+    """On SQLite the page is read in the full-text index's order, which must be the
+    list's own: date, precision (a year before its months and days), id."""
     case = CaseFactory()
-    EventFactory(case=case, title="Deposition of the founder", summary="")
-    EventFactory(case=case, title="Founding documents", summary="")
-    EventFactory(case=case, title="Verdict read", summary="")
+    for day, precision, title in (
+        (dt.date(2025, 3, 1), "day", "Verdict C"),
+        (dt.date(2024, 1, 1), "year", "Verdict A"),
+        (dt.date(2024, 1, 1), "day", "Verdict B"),
+        (dt.date(2023, 6, 1), "month", "Verdict 0"),
+    ):
+        EventFactory(case=case, date=day, date_precision=precision, title=title)
 
-    for typed in ("depos", "founder depo", "deposition", "depositions"):
-        # A whole word still matches its stem ("deposition" is indexed as "deposit").
-        found = listed_titles(staff_client.get(EVENTS, {"q": typed}))
-        assert found == ["Deposition of the founder"], typed
+    response = staff_client.get(EVENTS, {"q": "verdict"})
 
-
-def test_event_search_takes_no_prefix_shorter_than_three_letters(staff_client):
-    EventFactory(title="Verdict read", summary="")
-
-    assert listed_titles(staff_client.get(EVENTS, {"q": "ve"})) == []
-    assert listed_titles(staff_client.get(EVENTS, {"q": "ver"})) == ["Verdict read"]
+    assert listed_titles(response) == [
+        "Verdict 0",
+        "Verdict A",
+        "Verdict B",
+        "Verdict C",
+    ]
 
 
 def test_event_search_reads_a_quoted_phrase_as_a_phrase(staff_client):
@@ -156,21 +180,55 @@ def test_event_search_reads_a_quoted_phrase_as_a_phrase(staff_client):
     assert listed_titles(response) == ["Motion to dismiss denied"]
 
 
-def test_event_picker_finds_events_as_their_title_is_typed(staff_client):
-    wanted = EventFactory(title="Deposition of the founder", summary="")
-    EventFactory(title="Verdict read", summary="")
-
-    response = staff_client.get(
+def picked(client, term: str, page: int = 1) -> dict:
+    return client.get(
         reverse("admin:autocomplete"),
         {
-            "term": "deposi",
+            "term": term,
+            "page": page,
             "app_label": "casetracker",
             "model_name": "claimstatuschange",
             "field_name": "event",
         },
-    )
+    ).json()
 
-    assert [row["id"] for row in response.json()["results"]] == [str(wanted.pk)]
+
+def test_event_picker_finds_events_as_their_title_is_typed(staff_client):
+    wanted = EventFactory(title="Deposition of the founder", summary="")
+    EventFactory(title="Founding documents", summary="")
+    EventFactory(title="Verdict read", summary="")
+
+    for typed in ("depos", "founder depo", "deposition", "depositions"):
+        # A whole word still matches its stem ("deposition" is indexed as "deposit").
+        found = [row["id"] for row in picked(staff_client, typed)["results"]]
+        assert found == [str(wanted.pk)], typed
+
+
+def test_event_picker_takes_no_prefix_shorter_than_three_letters(staff_client):
+    verdict = EventFactory(title="Verdict read", summary="")
+
+    assert picked(staff_client, "ve")["results"] == []
+    assert [row["id"] for row in picked(staff_client, "ver")["results"]] == [
+        str(verdict.pk)
+    ]
+
+
+def test_event_picker_says_whether_another_page_follows(staff_client):
+    """Counted only one row past the page asked for, its answer is still exact."""
+    case = CaseFactory()
+    for n in range(41):
+        EventFactory(case=case, title=f"Hearing {n}", summary="")
+
+    first, second, third = (picked(staff_client, "hearing", n) for n in (1, 2, 3))
+
+    assert [len(p["results"]) for p in (first, second, third)] == [20, 20, 1]
+    assert [p["pagination"]["more"] for p in (first, second, third)] == [
+        True,
+        True,
+        False,
+    ]
+    seen = [row["id"] for p in (first, second, third) for row in p["results"]]
+    assert len(set(seen)) == 41
 
 
 # The date drill-down, by index seeks
@@ -251,6 +309,27 @@ def test_event_list_drill_down_links_are_djangos_own(staff_client, params):
     )
     assert nav == re.search(r'<nav class="toplinks".*?</nav>', django, re.S).group(0)
     assert "<a href=" in nav
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "verdict"}, {"q": "verdict", "date__year": "2020"}],
+    ids=["years", "months"],
+)
+def test_searched_event_list_drill_down_links_are_djangos_own(staff_client, params):
+    case = CaseFactory()
+    for day in DAYS:
+        EventFactory(case=case, date=day, title="Verdict read")
+    EventFactory(case=case, date=dt.date(2021, 1, 1), title="Complaint filed")
+
+    response = staff_client.get(EVENTS, params)
+
+    nav = re.search(r'<nav class="toplinks".*?</nav>', response.text, re.S).group(0)
+    django = render_to_string(
+        "admin/date_hierarchy.html", date_hierarchy(response.context["cl"])
+    )
+    assert nav == re.search(r'<nav class="toplinks".*?</nav>', django, re.S).group(0)
+    assert "2021" not in nav
 
 
 def test_searched_event_list_still_drills_down_by_date(staff_client):

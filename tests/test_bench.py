@@ -52,4 +52,11 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
     assert all(
         row["ratio"] > 0 and row["first_ratio"] > 0 for row in figures["searches"]
     )
+    admin = {row["page"]: row for row in figures["admin"]}
+    assert {"admin: events of the case", "admin: event picker, typed"} <= set(admin)
+    for name, row in admin.items():
+        sides = [row[label] for label in ("small", "big", "all") if label in row]
+        assert sides and all(side["status"] == 200 for side in sides), name
+        assert all(side["queries"] > 0 and side["ms"] > 0 for side in sides), name
+    assert admin["admin: events of the case"]["ratio"] > 0
     assert cache.get("kept-by-the-site") == "yes"

@@ -109,7 +109,9 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         indexes = [
             models.Index(
                 fields=["case", "witness", "date"], name="testimony_case_witness"
-            )
+            ),
+            # A case's testimony in date order (the admin's list and date drill-down).
+            models.Index(fields=["case", "date", "id"], name="testimony_case_date"),
         ]
 
     def __str__(self) -> str:

@@ -15,9 +15,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -162,6 +165,7 @@ class Command(BaseCommand):
                     f" {row['big']['first_ms']:.1f} ms, x{row['first_ratio']})"
                 )
             results["searches"] = self.time_searches(client, big)
+            results["admin"] = self.time_admin(client, small, big)
         if not options["skip_csv"]:
             results["csv"] = self.csv_figures(big)
         if options["json"]:
@@ -424,6 +428,92 @@ class Command(BaseCommand):
             f"   ({figures['cases']} cases, {figures['events']:,} events;"
             f" first {figures['first_ms']:.1f} ms)"
         )
+        return figures
+
+    def time_admin(self, client: Client, small: Case, big: Case) -> list[dict]:
+        """The admin pages an editor of each case works in, signed in as staff, the
+        small and the big case taking turns; then the lists and pickers over every
+        case. The admin keeps nothing between requests: each is rendered in full."""
+        editor, _ = get_user_model().objects.get_or_create(
+            username="bench-editor", defaults={"is_staff": True, "is_superuser": True}
+        )
+        client.force_login(editor)
+        events = reverse("admin:casetracker_event_changelist")
+        picker = reverse("admin:autocomplete") + (
+            "?app_label=casetracker&model_name=claimstatuschange&field_name=event"
+        )
+
+        def of_case(name: str) -> Callable[[Case], str]:
+            listed = reverse(f"admin:casetracker_{name}_changelist")
+            return lambda case: f"{listed}?case__id__exact={case.pk}"
+
+        def event_change(case: Case) -> str:
+            # Its inlines' pickers read a row each: the same shape on both sides.
+            event = (
+                Event.objects.filter(case=case, testimony__isnull=False)
+                .annotate(n=Count("citations"))
+                .filter(n=2)
+                .order_by("id")
+                .first()
+            ) or Event.objects.filter(case=case).order_by("id").first()
+            return reverse("admin:casetracker_event_change", args=(event.pk,))
+
+        # Page 1,000 (Django's admin pages by OFFSET), or the last page of a smaller
+        # database: the admin redirects a page past the end.
+        per_page = admin.site.get_model_admin(Event).list_per_page
+        deep = min(1000, -(-Event.objects.count() // per_page))
+        per_case = [
+            ("admin: events of the case", of_case("event")),
+            (
+                "admin: events, one year",
+                lambda c: of_case("event")(c) + "&date__year=2020",
+            ),
+            ("admin: events, word search", lambda c: of_case("event")(c) + "&q=court"),
+            ("admin: an event", event_change),
+            (
+                "admin: the case",
+                lambda c: reverse("admin:casetracker_case_change", args=(c.pk,)),
+            ),
+            ("admin: testimony of the case", of_case("testimony")),
+            ("admin: sources of the case", of_case("source")),
+        ]
+        whole = [
+            ("admin: every event", events),
+            (f"admin: every event, page {deep:,}", f"{events}?p={deep}"),
+            ("admin: event picker", f"{picker}&term="),
+            ("admin: event picker, typed", f"{picker}&term=cour"),
+        ]
+        rows = []
+        for name, url_of in per_case:
+            sides = {"small": (url_of(small), {}), "big": (url_of(big), {})}
+            rows.append({"page": name, **self.time_admin_sides(client, sides)})
+        for name, url in whole:
+            rows.append(
+                {"page": name, **self.time_admin_sides(client, {"all": (url, {})})}
+            )
+        for row in rows:
+            sides = "   ".join(
+                f"{label} {row[label]['ms']:>8.1f} ms {row[label]['queries']:>3} q"
+                for label in ("small", "big", "all")
+                if label in row
+            )
+            ratio = f"   x{row['ratio']}" if "ratio" in row else ""
+            self.stdout.write(f"{row['page']:<34} {sides}{ratio}")
+        client.logout()
+        return rows
+
+    def time_admin_sides(self, client: Client, sides: dict) -> dict:
+        figures = {}
+        for label, (url, headers) in sides.items():
+            response = client.get(url, headers=headers)  # warm-up
+            with QueryCounter() as counter:
+                client.get(url, headers=headers)
+            figures[label] = {"queries": counter.count, "status": response.status_code}
+        timings = self.alternate(client, sides)
+        for label in sides:
+            figures[label]["ms"] = round(statistics.median(timings[label]) * 1000, 1)
+        if "big" in sides:
+            figures["ratio"] = paired_ratio(timings, "small", "big")
         return figures
 
     def alternate(
