@@ -522,16 +522,18 @@ class EventAdmin(HistoryAdmin):
         word it begins (25 ms a query for "court*").
 
         A list filtered to one case searches that case's entries of the index alone,
-        not every case's matches. In the timeline order, the list reads the index in
-        its own order where it has one (SQLite), as the timeline does: a page of a
-        word found in half a million events reads its page, not all of them.
+        not every case's matches. A page in the timeline order is read as the
+        timeline's is (search.PAGE): from the index in its own order on SQLite, and
+        on PostgreSQL by walking the events in order and testing each against the
+        index, where the planner expects that to be cheaper than sorting every match
+        (a word found in half a million events: 0.8 s sorted).
         """
         case = request.GET.get("case__id__exact", "")
         found = search.filter_events(
             queryset,
             search_term,
             case_id=int(case) if case.isdecimal() else None,
-            reading=search.EVERY,
+            reading=search.PAGE,
             prefix=request.resolver_match.url_name == "autocomplete",
         )
         in_index_order = search.INDEX_ORDER in found.query.annotations

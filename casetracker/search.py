@@ -348,8 +348,7 @@ def filter_events(
     - EVERY on PostgreSQL: the index is joined without the rank; the caller sorts.
     All but RANKED give search_rank 0.
 
-    `prefix`: the last word also matches words it begins (FullTextQuery), for the
-    joined readings (RANKED and EVERY).
+    `prefix`: the last word also matches the words it begins (FullTextQuery).
 
     A blank `q` leaves the events as they are (search_rank 0). A `q` with nothing
     searchable in it (only punctuation or stop words) matches no event.
@@ -371,7 +370,9 @@ def filter_events(
     if reading == EVERY:
         return joined.annotate(search_rank=unranked)
     if reading in (PAGE, LED_PAGE):
-        entry = EventSearch.objects.filter(document__match=FullTextQuery(terms))
+        entry = EventSearch.objects.filter(
+            document__match=FullTextQuery(terms, prefix=prefix)
+        )
         if sqlite:  # the entry's number is the event's place on the timeline
             entry = entry.alias(number=RowNumber(F("event"))).filter(
                 number=TimelinePosition(

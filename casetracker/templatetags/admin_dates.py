@@ -7,11 +7,12 @@ for the first date on or after the next period's start: one index seek per year,
 month or day shown, whatever the number of rows. The list's date index serves it
 (Event's event_order, or event_case_order once a case is chosen).
 
-A searched list of events on SQLite steps through the full-text index instead,
-whose row numbers are the events' places on the timeline (search.py): a word found
-in half a million events took 1.5 s to list its years the other way. On PostgreSQL,
-whose index has no order, a searched list keeps Django's way: its matches are read
-once, not once per period.
+A searched list of events steps as its page is read (search.PAGE): on SQLite
+through the full-text index, whose row numbers are the events' places on the
+timeline; on PostgreSQL through the events' date index, testing each against the
+full-text index, or the other way round where the planner expects few matches. A
+word found in half a million events took 1.5 s (SQLite) and 1 s (PostgreSQL) to
+list its years and its first and last date Django's way.
 """
 
 import copy
@@ -21,6 +22,7 @@ from django import template
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import DateTimeField, QuerySet
+from django.db.models.sql.where import AND
 
 from .. import search
 from ..models.search import timeline_position
@@ -31,8 +33,7 @@ register = template.Library()
 @register.inclusion_tag("admin/date_hierarchy.html")
 def stepped_date_hierarchy(cl) -> dict | None:
     field = get_fields_from_path(cl.model, cl.date_hierarchy)[-1]
-    in_index_order = search.INDEX_ORDER in cl.queryset.query.annotations
-    if (in_index_order or not cl.query) and not isinstance(field, DateTimeField):
+    if not isinstance(field, DateTimeField):
         cl = copy.copy(cl)
         cl.queryset = SteppedDates(cl.queryset)
     return date_hierarchy(cl)
@@ -65,7 +66,7 @@ class SteppedDates:
                 }
             else:
                 after = {f"{field}__gte": following}
-            day = ordered.filter(**after).first()
+            day = first_on_or_after(ordered, after)
         return found
 
     @property
@@ -78,6 +79,18 @@ class SteppedDates:
         rows = self.queryset.filter(**{f"{field}__isnull": False})
         order = search.INDEX_ORDER if self.in_index_order else field
         return rows.order_by(order).values_list(field, flat=True)
+
+
+def first_on_or_after(ordered: QuerySet, bound: dict) -> dt.date | None:
+    """The first value of `ordered` within `bound`, which is put first in the WHERE
+    clause: given two lower bounds on the index's column (a drill-down's year
+    and the period stepped to), SQLite seeks to the first written and reads on
+    from there, 6 ms instead of 0.1 for December of a big case's year."""
+    probe = ordered.filter(**bound)
+    where = probe.query.where
+    if where.connector == AND:
+        where.children.insert(0, where.children.pop())
+    return probe.first()
 
 
 def period_start(day: dt.date, kind: str) -> dt.date:
