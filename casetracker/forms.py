@@ -16,7 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from . import selectors
-from .choices import Confidence, EventKind, Reliability, TestimonyKind
+from .choices import CaseStatus, Confidence, EventKind, Reliability, TestimonyKind
 from .dates import MONTH_NAMES
 from .keyset import Cursor, CursorError
 from .models import Case, Claim, Party
@@ -400,3 +400,28 @@ class CoverageFilterForm(forms.Form):
             "outlets": data.get("outlet") or [],
             "reliabilities": data.get("reliability") or [],
         }
+
+
+class CaseListFilterForm(forms.Form):
+    """The list of cases' filters: `q` (words of a case's titles, courts, docket
+    numbers or parties, all required) and `status` (repeatable)."""
+
+    q = forms.CharField(
+        label="Search cases",
+        required=False,
+        max_length=200,
+        strip=True,
+        help_text="Words of a title, court, docket number or party.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    status = ChoicesField(
+        choices=CaseStatus.choices,
+        required=False,
+        label="Status",
+        error_messages={"invalid_choice": "Unknown case status: %(value)s."},
+    )
+
+    @property
+    def filters(self) -> dict:
+        data = getattr(self, "cleaned_data", {})
+        return {"q": data.get("q") or "", "statuses": data.get("status") or []}

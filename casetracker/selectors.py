@@ -50,6 +50,7 @@ from .models import (
     Event,
     EventFacet,
     Party,
+    Proceeding,
     Source,
     Testimony,
 )
@@ -85,21 +86,53 @@ def case_event_count() -> Coalesce:
     return Coalesce(Subquery(total, output_field=IntegerField()), 0)
 
 
-def case_list() -> QuerySet[Case]:
-    """Every case with its courts, event count and the months its timeline spans.
+def case_list(*, q: str = "", statuses: Sequence[str] = ()) -> QuerySet[Case]:
+    """The cases with every word of `q` in a title, court, docket number or party
+    name, and one of `statuses` if any are given; each with its courts, event count
+    and the months its timeline spans.
 
     From the counts by month: however many cases and events, the list reads a row
     per case and month, never the events.
     """
     months = CaseMonth.objects.filter(case=OuterRef("pk")).values("month")
+    cases = Case.objects.all()
+    if statuses:
+        cases = cases.filter(status__in=statuses)
+    for word in q.split()[:CASE_SEARCH_WORDS]:
+        cases = cases.filter(_case_mentions(word))
     return (
-        Case.objects.prefetch_related("proceedings")
+        cases.prefetch_related("proceedings")
         .annotate(
             event_count=case_event_count(),
             first_month=Subquery(months.order_by("month")[:1]),
             last_month=Subquery(months.order_by("-month")[:1]),
         )
         .order_by("title", "pk")  # the pk: a stable order to page through
+    )
+
+
+# Words of a search of the list of cases that count; the rest are ignored.
+CASE_SEARCH_WORDS = 10
+
+
+def _case_mentions(word: str) -> Q:
+    """A case whose title or short name, a proceeding's court, name or docket
+    number, or a party's name or alias holds `word`. Substrings, not the events'
+    full-text index: a newsroom's list is hundreds of cases, and "21-cv" or "Cal"
+    should find theirs."""
+    proceedings = Proceeding.objects.filter(case=OuterRef("pk")).filter(
+        Q(court__icontains=word)
+        | Q(name__icontains=word)
+        | Q(docket_number__icontains=word)
+    )
+    roles = CaseParty.objects.filter(case=OuterRef("pk")).filter(
+        Q(party__name__icontains=word) | Q(party__aliases__icontains=word)
+    )
+    return (
+        Q(title__icontains=word)
+        | Q(short_name__icontains=word)
+        | Exists(proceedings)
+        | Exists(roles)
     )
 
 
