@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from casetracker import search
 from casetracker.models import Event, Source
 from casetracker.templatetags.admin_dates import SteppedDates, next_period
 from tests.factories import (
@@ -178,6 +179,37 @@ def test_event_search_reads_a_quoted_phrase_as_a_phrase(staff_client):
     response = staff_client.get(EVENTS, {"q": '"motion to dismiss"'})
 
     assert listed_titles(response) == ["Motion to dismiss denied"]
+
+
+@pytest.mark.parametrize("walk_min", [1, 10_000], ids=["walked", "sorted"])
+def test_a_searched_page_is_the_same_however_it_is_read(
+    staff_client, monkeypatch, walk_min
+):
+    """On PostgreSQL many matches are read by walking the events in order, few by
+    sorting them (search.page_reading); both give the same page."""
+    monkeypatch.setattr(search, "WALK_MIN_MATCHES", walk_min)
+    case = CaseFactory()
+    for day in (dt.date(2025, 1, 1), dt.date(2023, 1, 1), dt.date(2024, 1, 1)):
+        EventFactory(case=case, date=day, title=f"Verdict {day.year}", summary="")
+    EventFactory(case=case, title="Complaint filed", summary="")
+
+    response = staff_client.get(EVENTS, {"q": "verdict", "case__id__exact": case.pk})
+
+    assert listed_titles(response) == ["Verdict 2023", "Verdict 2024", "Verdict 2025"]
+
+
+def test_page_reading_counts_the_matches_only_where_it_matters(monkeypatch):
+    monkeypatch.setattr(search, "WALK_MIN_MATCHES", 2)
+    EventFactory(title="Verdict read", summary="")
+    EventFactory(title="Verdict appealed", summary="")
+    expected = {"sqlite": (search.PAGE, search.PAGE)}.get(
+        connection.vendor, (search.PAGE, search.EVERY)
+    )
+
+    assert (
+        search.page_reading("verdict"),
+        search.page_reading("appealed"),
+    ) == expected
 
 
 def picked(client, term: str, page: int = 1) -> dict:
