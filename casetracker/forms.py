@@ -180,15 +180,20 @@ LAYOUTS = [("list", "List"), ("lanes", "Lanes")]
 LANE_GROUPS = [("party", "One lane per party"), ("claim", "One lane per claim")]
 
 
-class TimelineFilterForm(forms.Form):
-    q = forms.CharField(
-        label="Search",
+def search_box(label: str, help_text: str) -> forms.CharField:
+    """A filter form's `q`: optional, at most 200 characters, trimmed."""
+    return forms.CharField(
+        label=label,
         required=False,
         max_length=200,
         strip=True,
-        help_text="Words in titles, summaries, testimony and headlines.",
+        help_text=help_text,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
+
+
+class TimelineFilterForm(forms.Form):
+    q = search_box("Search", "Words in titles, summaries, testimony and headlines.")
     party = SlugChoiceField(
         queryset=Party.objects.none(), noun="party", label="Parties"
     )
@@ -406,14 +411,7 @@ class CaseListFilterForm(forms.Form):
     """The list of cases' filters: `q` (words of a case's titles, courts, docket
     numbers or parties, all required) and `status` (repeatable)."""
 
-    q = forms.CharField(
-        label="Search cases",
-        required=False,
-        max_length=200,
-        strip=True,
-        help_text="Words of a title, court, docket number or party.",
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
-    )
+    q = search_box("Search cases", "Words of a title, court, docket number or party.")
     status = ChoicesField(
         choices=CaseStatus.choices,
         required=False,

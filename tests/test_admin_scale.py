@@ -317,6 +317,18 @@ def test_stepped_dates_skip_empty_dates_and_stop_at_the_calendars_end():
     assert next_period(dt.date(9999, 12, 1), "month") is None
 
 
+def drill_down_and_djangos(response) -> tuple[str, str]:
+    """The list's drill-down as shown, and as Django's own would show it (reading
+    every row) for the same list."""
+    django = render_to_string(
+        "admin/date_hierarchy.html", date_hierarchy(response.context["cl"])
+    )
+    return tuple(
+        re.search(r'<nav class="toplinks".*?</nav>', html, re.S).group(0)
+        for html in (response.text, django)
+    )
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -335,11 +347,8 @@ def test_event_list_drill_down_links_are_djangos_own(staff_client, params):
 
     response = staff_client.get(EVENTS, params)
 
-    nav = re.search(r'<nav class="toplinks".*?</nav>', response.text, re.S).group(0)
-    django = render_to_string(
-        "admin/date_hierarchy.html", date_hierarchy(response.context["cl"])
-    )
-    assert nav == re.search(r'<nav class="toplinks".*?</nav>', django, re.S).group(0)
+    nav, djangos = drill_down_and_djangos(response)
+    assert nav == djangos
     assert "<a href=" in nav
 
 
@@ -356,11 +365,8 @@ def test_searched_event_list_drill_down_links_are_djangos_own(staff_client, para
 
     response = staff_client.get(EVENTS, params)
 
-    nav = re.search(r'<nav class="toplinks".*?</nav>', response.text, re.S).group(0)
-    django = render_to_string(
-        "admin/date_hierarchy.html", date_hierarchy(response.context["cl"])
-    )
-    assert nav == re.search(r'<nav class="toplinks".*?</nav>', django, re.S).group(0)
+    nav, djangos = drill_down_and_djangos(response)
+    assert nav == djangos
     assert "2021" not in nav
 
 
