@@ -82,7 +82,7 @@ class Command(BaseCommand):
             " (bench-other-1, ...), for the list of cases.",
         )
         parser.add_argument(
-            "--runs", type=int, default=5, help="Timed runs per measurement."
+            "--runs", type=int, default=7, help="Timed runs per measurement."
         )
         parser.add_argument(
             "--json", type=Path, help="Write the figures to this JSON file."
