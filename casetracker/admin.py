@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, QuerySet
@@ -171,7 +172,35 @@ class PickerPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.asked * self.per_page + 1].count()
+        return counted(self.object_list, self.asked * self.per_page + 1)
+
+
+def counted(rows: QuerySet, limit: int) -> int:
+    """How many `rows` there are, counting no further than `limit`: their keys
+    alone, in no order (a row's annotations, its count of sources, would be
+    computed for each row counted)."""
+    return rows.order_by().values("pk")[:limit].count()
+
+
+class SearchPaginator(Paginator):
+    """A searched list's pages over its first COUNT_CAP matches, as the timeline
+    counts: Django's admin counts every match, 0.26 s (SQLite) to 0.4 s
+    (PostgreSQL) for a word found in half of a million events."""
+
+    bound = selectors.COUNT_CAP
+
+    @cached_property
+    def counted(self) -> int:
+        """The matches, counted up to one past the bound."""
+        return counted(self.object_list, self.bound + 1)
+
+    @property
+    def count(self) -> int:
+        return min(self.counted, self.bound)
+
+    @property
+    def capped(self) -> bool:
+        return self.counted > self.bound
 
 
 class ProceedingInline(admin.StackedInline):
@@ -545,7 +574,22 @@ class EventAdmin(HistoryAdmin):
             return PickerPaginator(
                 queryset, per_page, asked=request.GET.get("page"), **kwargs
             )
+        if request.GET.get(SEARCH_VAR, "").strip():
+            return SearchPaginator(queryset, per_page, **kwargs)
         return super().get_paginator(request, queryset, per_page, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl")
+        if cl is not None and getattr(cl.paginator, "capped", False):
+            # Read when the page renders, after this.
+            messages.info(
+                request,
+                f"More than {SearchPaginator.bound:,} events match this search; the"
+                f" first {SearchPaginator.bound:,} are listed. Narrow it with the"
+                " filters or more words.",
+            )
+        return response
 
     @admin.display(description="sources", ordering="_source_count")
     def source_count(self, obj: Event) -> int:

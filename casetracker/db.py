@@ -50,9 +50,11 @@ class QueryCounter:
     def __init__(self, using: str = "default"):
         self.connection = connections[using]
         self.count = 0
+        self.statements: list[str] = []  # their SQL, for tests that read it
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
+        self.statements.append(sql)
         return execute(sql, params, many, context)
 
     def __enter__(self) -> "QueryCounter":

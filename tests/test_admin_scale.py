@@ -5,14 +5,16 @@ import datetime as dt
 import re
 
 import pytest
+from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.db import connection
 from django.db.models import Max, Min
 from django.template.loader import render_to_string
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from casetracker import search
+from casetracker.admin import SearchPaginator
+from casetracker.db import QueryCounter
 from casetracker.models import Event, Source
 from casetracker.templatetags.admin_dates import SteppedDates, next_period
 from tests.factories import (
@@ -58,13 +60,13 @@ def test_event_list_reads_as_many_queries_for_many_events_as_for_few(staff_clien
 
     counts = []
     for case in (few, many):
-        with CaptureQueriesContext(connection) as queries:
+        with QueryCounter() as queries:
             response = staff_client.get(EVENTS, {"case__id__exact": case.pk})
         assert response.status_code == 200
-        assert not [q for q in queries if "GROUP BY" in q["sql"]]
-        counts.append(len(queries))
+        assert not [sql for sql in queries.statements if "GROUP BY" in sql]
+        counts.append(queries.count)
 
-    assert counts[0] == counts[1]
+    assert counts[0] == counts[1] > 0
 
 
 def test_event_list_shows_each_events_number_of_sources(staff_client):
@@ -210,6 +212,33 @@ def test_page_reading_counts_the_matches_only_where_it_matters(monkeypatch):
         search.page_reading("verdict"),
         search.page_reading("appealed"),
     ) == expected
+
+
+@pytest.mark.parametrize("matches", [3, 4])
+def test_a_search_is_counted_up_to_the_cap_and_says_when_it_stops(
+    staff_client, monkeypatch, matches
+):
+    """As the timeline: past the cap the list pages through the first matches and
+    says more match; the count reads the matches' keys alone."""
+    monkeypatch.setattr(SearchPaginator, "bound", 3)
+    monkeypatch.setattr(admin.site.get_model_admin(Event), "list_per_page", 2)
+    case = CaseFactory()
+    for n in range(matches):
+        event = EventFactory(case=case, title=f"Verdict {n}", summary="")
+        CitationFactory(event=event, source=SourceFactory(case=case))
+
+    with QueryCounter() as queries:
+        first = staff_client.get(EVENTS, {"q": "verdict"})
+    last = staff_client.get(EVENTS, {"q": "verdict", "p": 2})
+
+    assert listed_titles(first) + listed_titles(last) == [
+        f"Verdict {n}" for n in range(3)
+    ]
+    assert re.search(r"\b3 events\b", first.text)
+    says = "More than 3 events match this search; the first 3 are listed."
+    assert (says in first.text) == (matches > 3)
+    counts = [sql for sql in queries.statements if sql.startswith("SELECT COUNT(*)")]
+    assert counts and not [sql for sql in counts if "casetracker_citation" in sql]
 
 
 def picked(client, term: str, page: int = 1) -> dict:
