@@ -6,11 +6,13 @@ editors work in one go have inlines: a case's proceedings and party roles, an ev
 testimony and sources, a claim's status history.
 """
 
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
-from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, QuerySet
@@ -183,6 +185,47 @@ def counted(rows: QuerySet, limit: int) -> int:
     alone, in no order (a row's annotations, its count of sources, would be
     computed for each row counted)."""
     return rows.order_by().values("pk")[:limit].count()
+
+
+class CountedPaginator(Paginator):
+    """Pages whose number of rows is known without counting them."""
+
+    def __init__(self, object_list, per_page, *, count: int, **kwargs) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.known = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known
+
+
+# The event list's parameters that the counts by month can answer for, and those
+# that do not change what is counted (page and order).
+BY_MONTH = {"case__id__exact", "date__year", "date__month"}
+NOT_FILTERS = {PAGE_VAR, ORDER_VAR}
+
+
+def counted_by_month(params) -> int | None:
+    """The number of events an event list shows, from the counts by month, when it
+    is filtered by nothing but a case and the drill-down's year or month; else None.
+    """
+    if not set(params) - NOT_FILTERS <= BY_MONTH:
+        return None
+    try:
+        case = params.get("case__id__exact")
+        case_id = int(case) if case is not None else None
+        year = params.get("date__year")
+        month = params.get("date__month")
+        if year is None:
+            return None if month else selectors.event_count(case_id=case_id)
+        since = dt.date(int(year), int(month or 1), 1)
+        if month:
+            before = (since + dt.timedelta(days=31)).replace(day=1)
+        else:
+            before = since.replace(year=since.year + 1)
+    except (TypeError, ValueError, OverflowError):
+        return None  # the list says what is wrong with it
+    return selectors.event_count(case_id=case_id, since=since, before=before)
 
 
 class SearchPaginator(Paginator):
@@ -579,6 +622,9 @@ class EventAdmin(HistoryAdmin):
             )
         if request.GET.get(SEARCH_VAR, "").strip():
             return SearchPaginator(queryset, per_page, **kwargs)
+        count = counted_by_month(request.GET)
+        if count is not None:
+            return CountedPaginator(queryset, per_page, count=count, **kwargs)
         return super().get_paginator(request, queryset, per_page, **kwargs)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):

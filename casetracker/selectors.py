@@ -1002,6 +1002,25 @@ def per_revision[T](case: Case, name: str, compute: Callable[[], T]) -> T:
     return cached
 
 
+def event_count(
+    *,
+    case_id: int | None = None,
+    since: dt.date | None = None,
+    before: dt.date | None = None,
+) -> int:
+    """How many events there are, of one case if given, dated from `since` to
+    before `before` (both the first day of a month), summed from the counts by month
+    (months.py): counting a big case's million events took 24 to 28 ms."""
+    months = CaseMonth.objects.all()
+    if case_id is not None:
+        months = months.filter(case_id=case_id)
+    if since is not None:
+        months = months.filter(month__gte=since)
+    if before is not None:
+        months = months.filter(month__lt=before)
+    return months.aggregate(n=Coalesce(Sum("events"), 0))["n"]
+
+
 def case_month_counts(*, case: Case) -> tuple[dict[dt.date, int], int]:
     """Events per month over the whole case (first day of the month -> count), and
     its event count.

@@ -69,6 +69,54 @@ def test_event_list_reads_as_many_queries_for_many_events_as_for_few(staff_clien
     assert counts[0] == counts[1] > 0
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, 7),
+        ({"case": True}, 5),
+        ({"case": True, "date__year": "2020"}, 4),
+        ({"case": True, "date__year": "2020", "date__month": "2"}, 2),
+        ({"date__year": "2020", "date__month": "12"}, 2),
+        ({"case": True, "kind": "verdict"}, 2),  # counted on the events
+        (
+            {"case": True, "date__year": "2020", "date__month": "2", "date__day": "29"},
+            1,
+        ),
+    ],
+    ids=["all", "case", "year", "month", "month-every-case", "kind", "day"],
+)
+def test_event_list_numbers_its_rows_from_the_counts_by_month(
+    staff_client, monkeypatch, params, expected
+):
+    """Filtered by no more than a case and a year or month, the list takes its
+    number of rows from the counts by month, not from counting the events; its
+    pages are the same."""
+    monkeypatch.setattr(admin.site.get_model_admin(Event), "list_per_page", 2)
+    case, other = CaseFactory(), CaseFactory()
+    events_on(case, [dt.date(2019, 5, 5), dt.date(2020, 1, 1), dt.date(2020, 2, 1)])
+    events_on(case, [dt.date(2020, 2, 29), dt.date(2020, 12, 31)], kind="verdict")
+    events_on(other, [dt.date(2020, 12, 1), dt.date(2021, 1, 1)])
+    if params.pop("case", False):
+        params["case__id__exact"] = case.pk
+
+    with QueryCounter() as queries:
+        first = staff_client.get(EVENTS, params)
+    pages = [first] + [
+        staff_client.get(EVENTS, {**params, "p": n})
+        for n in range(2, -(-expected // 2) + 1)
+    ]
+
+    assert re.search(rf"\b{expected} events?\b", first.text)
+    titles = [title for page in pages for title in listed_titles(page)]
+    assert len(titles) == len(set(titles)) == expected
+    counting_events = [
+        sql
+        for sql in queries.statements
+        if sql.startswith('SELECT COUNT(*) AS "__count" FROM "casetracker_event"')
+    ]
+    assert bool(counting_events) == ("kind" in params or "date__day" in params)
+
+
 def test_event_list_shows_each_events_number_of_sources(staff_client):
     case = CaseFactory()
     cited, uncited = EventFactory(case=case), EventFactory(case=case)
