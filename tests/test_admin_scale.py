@@ -12,6 +12,7 @@ from django.db.models import Max, Min
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from casetracker import admin as casetracker_admin
 from casetracker import search
 from casetracker.admin import SearchPaginator
 from casetracker.db import QueryCounter
@@ -469,3 +470,39 @@ def test_testimony_and_source_lists_drill_down_by_date(staff_client):
         page = staff_client.get(reverse(f"admin:casetracker_{name}_changelist")).text
         nav = re.search(r'<nav class="toplinks".*?</nav>', page, re.S).group(0)
         assert year in nav
+
+
+# Deleting in bulk
+
+
+def test_deleting_more_events_at_once_than_the_bound_is_refused(
+    staff_client, monkeypatch
+):
+    """ "Select all" across a million events would have Django's action read and
+    list every one and its links, and write a history row for each."""
+    monkeypatch.setattr(casetracker_admin, "BULK_DELETE_MAX", 2)
+    case = CaseFactory()
+    events = EventFactory.create_batch(3, case=case)
+    action = {
+        "action": "delete_selected",
+        "_selected_action": [e.pk for e in events],
+        "select_across": "1",
+        "index": "0",
+    }
+
+    refused = staff_client.post(EVENTS, {**action, "post": "yes"}, follow=True)
+
+    assert "At most 2 events can be deleted at a time" in refused.text
+    assert Event.objects.filter(case=case).count() == 3
+
+    two = {
+        **action,
+        "_selected_action": [e.pk for e in events[:2]],
+        "select_across": "0",
+    }
+    confirmation = staff_client.post(EVENTS, two)
+    deleted = staff_client.post(EVENTS, {**two, "post": "yes"})
+
+    assert "Are you sure you want to delete the selected events?" in confirmation.text
+    assert deleted.status_code == 302
+    assert list(Event.objects.filter(case=case)) == [events[2]]
