@@ -12,7 +12,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views import main
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -51,6 +53,18 @@ TIMESTAMPS = ("created_at", "updated_at")
 admin.site.login_form = login_limits.RateLimitedAuthenticationForm
 
 
+class ChangeList(main.ChangeList):
+    """Django's list, with a year, month or day too big for a date in the URL of
+    its date drill-down answered as any bad filter is (the list again, with a
+    message), not with a 500: Django reads them before its own check."""
+
+    def get_filters(self, request: HttpRequest):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """A "History" page for every row (casetracker/models/history.py).
 
@@ -59,6 +73,9 @@ class HistoryAdmin(SimpleHistoryAdmin):
     many-to-many links included (inline rows keep their own history). Viewing needs
     the view permission on the model, reverting its change permission.
     """
+
+    def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
+        return ChangeList
 
     # The library's list, less an inline style attribute the CSP would refuse.
     object_history_list_template = "admin/casetracker/object_history_list.html"
@@ -163,6 +180,7 @@ class ProtectReferencedAdmin(HistoryAdmin):
 
 REFERRED_SHOWN = 20  # referred rows listed on a refused bulk delete
 BULK_DELETE_MAX = 1_000  # events deleted at a time through the admin's action
+PICKER_PAGES_MAX = 1_000  # pages an event picker counts as far as
 
 
 class PickerPaginator(Paginator):
@@ -173,7 +191,9 @@ class PickerPaginator(Paginator):
     def __init__(self, object_list, per_page, *, asked, **kwargs) -> None:
         super().__init__(object_list, per_page, **kwargs)
         try:
-            self.asked = max(1, int(asked))
+            # Past the last page the picker answers 404; a page number past any
+            # LIMIT the database takes would fail in the count.
+            self.asked = min(max(1, int(asked)), PICKER_PAGES_MAX)
         except (TypeError, ValueError):
             self.asked = 1
 

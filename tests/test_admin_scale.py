@@ -506,3 +506,43 @@ def test_deleting_more_events_at_once_than_the_bound_is_refused(
     assert "Are you sure you want to delete the selected events?" in confirmation.text
     assert deleted.status_code == 302
     assert list(Event.objects.filter(case=case)) == [events[2]]
+
+
+# Bad input: the list again with Django's message, or a 404, never a 500
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date__year": "9" * 25},
+        {"date__year": "9999"},  # its next year is past the calendar
+        {"date__year": "2020", "date__month": "9" * 25},
+        {"date__year": "2020", "date__month": "12", "date__day": "9" * 25},
+    ],
+    ids=["huge-year", "last-year", "huge-month", "huge-day"],
+)
+def test_a_drill_down_date_past_the_calendar_is_refused_as_a_bad_filter(
+    staff_client, params
+):
+    for name in ("event", "testimony"):
+        url = reverse(f"admin:casetracker_{name}_changelist")
+        response = staff_client.get(url, params)
+        assert response.status_code == 302, name
+        assert response["Location"].endswith("?e=1")
+
+
+def test_an_event_picker_page_past_any_count_is_a_404(staff_client):
+    EventFactory(title="Verdict read", summary="")
+
+    response = staff_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "term": "verd",
+            "page": "9" * 25,
+            "app_label": "casetracker",
+            "model_name": "claimstatuschange",
+            "field_name": "event",
+        },
+    )
+
+    assert response.status_code == 404
