@@ -31,6 +31,7 @@ from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from simple_history.utils import get_m2m_reverse_field_name
 
 from . import exports, imports, login_limits, search, selectors
+from .admin_pickers import PickersInlineMixin, PickersMixin
 from .models import (
     Case,
     CaseParty,
@@ -65,7 +66,7 @@ class ChangeList(main.ChangeList):
             raise IncorrectLookupParameters(error) from error
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(PickersMixin, SimpleHistoryAdmin):
     """A "History" page for every row (casetracker/models/history.py).
 
     It lists each change with its time, its user and the fields it altered, old and
@@ -271,16 +272,17 @@ class SearchPaginator(Paginator):
         return self.counted > self.bound
 
 
-class ProceedingInline(admin.StackedInline):
+class ProceedingInline(PickersInlineMixin, admin.StackedInline):
     model = Proceeding
     extra = 0
     autocomplete_fields = ("judge", "sources")
     show_change_link = True
 
 
-class CasePartyInline(admin.TabularInline):
+class CasePartyInline(PickersInlineMixin, admin.TabularInline):
     model = CaseParty
     extra = 0
+    row_related = ("party",)
     fields = (
         "party",
         "role",
@@ -305,9 +307,10 @@ class CasePartyInline(admin.TabularInline):
         return formset
 
 
-class CitationInline(admin.TabularInline):
+class CitationInline(PickersInlineMixin, admin.TabularInline):
     model = Citation
     extra = 0
+    row_related = ("source",)
     fields = ("source", "pin_cite")
     autocomplete_fields = ("source",)
 
@@ -328,9 +331,10 @@ class StatusChangeCitationInline(CitationInline):
     fk_name = "status_change"
 
 
-class EventTestimonyInline(admin.StackedInline):
+class EventTestimonyInline(PickersInlineMixin, admin.StackedInline):
     model = Testimony
     extra = 0
+    row_related = ("witness",)
     fields = (
         ("witness", "kind"),
         ("date", "date_precision", "date_approximate"),
@@ -342,9 +346,10 @@ class EventTestimonyInline(admin.StackedInline):
     show_change_link = True
 
 
-class ClaimStatusChangeInline(admin.TabularInline):
+class ClaimStatusChangeInline(PickersInlineMixin, admin.TabularInline):
     model = ClaimStatusChange
     extra = 0
+    row_related = ("claim",)
     fields = ("status", "date", "date_precision", "date_approximate", "event", "note")
     autocomplete_fields = ("event",)
     show_change_link = True

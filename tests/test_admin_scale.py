@@ -22,10 +22,14 @@ from tests.factories import (
     CaseFactory,
     CasePartyFactory,
     CitationFactory,
+    ClaimFactory,
+    ClaimStatusChangeFactory,
     EventFactory,
     NewsCoverageFactory,
+    PartyFactory,
     ProceedingFactory,
     SourceFactory,
+    StaffFactory,
     TestimonyFactory,
 )
 
@@ -165,6 +169,163 @@ def test_case_page_offers_only_the_cases_own_proceedings_to_its_party_roles(
     ).group(0)
     assert "Own proceeding" in select
     assert "Another case" not in select
+
+
+# Change pages: an inline's rows read their pickers together (admin_pickers.py)
+
+
+def change_page_queries(client, model: str, pk: int) -> int:
+    """Counted after a first request, which also fills the process's caches (the
+    content types, say)."""
+    url = reverse(f"admin:casetracker_{model}_change", args=(pk,))
+    client.get(url)
+    with QueryCounter() as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return queries.count
+
+
+def case_with_roles(roles: int):
+    case = CaseFactory()
+    for _ in range(max(1, roles // 4)):
+        proceeding = ProceedingFactory(case=case, judge=PartyFactory())
+        proceeding.sources.set(SourceFactory.create_batch(2, case=case))
+    proceeding = case.proceedings.first()
+    for _ in range(roles):
+        CasePartyFactory(case=case, proceeding=proceeding)
+    return case
+
+
+def test_case_page_reads_as_many_queries_for_many_party_roles_as_for_few(
+    staff_client,
+):
+    """Each role's party picker read its chosen party, its title read it again and
+    its proceeding select read every proceeding: 130 queries for 40 roles."""
+    few, many = case_with_roles(1), case_with_roles(12)
+
+    counts = [change_page_queries(staff_client, "case", c.pk) for c in (few, many)]
+
+    assert counts[0] == counts[1] > 0
+
+
+def test_event_page_reads_as_many_queries_for_many_excerpts_as_for_few(staff_client):
+    few, many = EventFactory(), EventFactory()
+    for event, size in ((few, 1), (many, 8)):
+        for _ in range(size):
+            TestimonyFactory(case=event.case, event=event, examined_by=PartyFactory())
+            CitationFactory(event=event)
+
+    counts = [change_page_queries(staff_client, "event", e.pk) for e in (few, many)]
+
+    assert counts[0] == counts[1] > 0
+
+
+def test_claim_page_reads_as_many_queries_for_many_status_changes_as_for_few(
+    staff_client,
+):
+    few, many = ClaimFactory(), ClaimFactory()
+    for claim, size in ((few, 1), (many, 8)):
+        for _ in range(size):
+            change = ClaimStatusChangeFactory(
+                claim=claim, event=EventFactory(case=claim.case)
+            )
+            CitationFactory(
+                event=None, claim=claim, source=SourceFactory(case=claim.case)
+            )
+            assert change.pk
+
+    counts = [change_page_queries(staff_client, "claim", c.pk) for c in (few, many)]
+
+    assert counts[0] == counts[1] > 0
+
+
+def test_each_inline_row_shows_its_own_chosen_party_and_proceeding(staff_client):
+    case = CaseFactory()
+    first, second = ProceedingFactory(case=case), ProceedingFactory(case=case)
+    roles = [
+        CasePartyFactory(case=case, party=PartyFactory(name=name), proceeding=chosen)
+        for name, chosen in (("Ada Quill", first), ("Basil Root", second))
+    ]
+
+    page = staff_client.get(
+        reverse("admin:casetracker_case_change", args=(case.pk,))
+    ).text
+
+    # The rows come in the inline's order: by side, role, then party name.
+    for index, role in enumerate(roles):
+        party = re.search(
+            rf'<select name="case_parties-{index}-party".*?</select>', page, re.S
+        ).group(0)
+        assert re.findall(r"<option [^>]*selected[^>]*>([^<]*)</option>", party) == [
+            role.party.name
+        ]
+        assert f'value="{role.party.pk}"' in party
+        proceeding = re.search(
+            rf'<select name="case_parties-{index}-proceeding".*?</select>', page, re.S
+        ).group(0)
+        assert re.findall(r'<option value="(\d+)"[^>]*selected', proceeding) == [
+            str(role.proceeding.pk)
+        ]
+        # Every row still offers each of the case's proceedings.
+        assert str(first) in proceeding and str(second) in proceeding
+
+
+@pytest.mark.parametrize("bad", ["abc", "99999999999999999999999", "-1", " "])
+def test_a_tampered_picker_value_is_a_form_error_not_a_500(rf, bad):
+    case = CaseFactory()
+    role = CasePartyFactory(case=case)
+    request = rf.get("/")
+    request.user = StaffFactory()
+    inline = casetracker_admin.CasePartyInline(type(case), admin.site)
+    formset_class = inline.get_formset(request, case)
+    prefix = formset_class.get_default_prefix()
+    data = {
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "1",
+        f"{prefix}-0-id": str(role.pk),
+        f"{prefix}-0-case": str(case.pk),
+        f"{prefix}-0-party": bad,
+        f"{prefix}-0-role": role.role,
+        f"{prefix}-0-side": role.side,
+    }
+
+    formset = formset_class(data, instance=case, prefix=prefix)
+    picker = str(formset.forms[0]["party"])
+
+    assert not formset.is_valid()
+    assert "party" in formset.forms[0].errors
+    assert not re.findall(r"<option [^>]*selected", picker)
+
+
+@pytest.mark.parametrize("bad", ["abc", "99999999999999999999999"])
+def test_a_change_form_shows_a_tampered_picker_value_again_as_a_form_error(
+    staff_client, bad
+):
+    """Django's own picker read the posted value as a key to show the form again
+    with its error, and failed with a 500."""
+    role = CasePartyFactory()
+    url = reverse("admin:casetracker_caseparty_change", args=(role.pk,))
+
+    response = staff_client.post(
+        url, {"case": role.case.pk, "party": bad, "role": role.role, "side": role.side}
+    )
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.text
+    assert response.context["adminform"].form.errors["party"]
+
+
+def test_a_change_form_shows_a_tampered_many_picker_value_as_a_form_error(
+    staff_client,
+):
+    role = CasePartyFactory()
+    url = reverse("admin:casetracker_caseparty_change", args=(role.pk,))
+    data = {"case": role.case.pk, "party": role.party.pk, "role": role.role}
+
+    response = staff_client.post(url, {**data, "side": role.side, "sources": "abc"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["sources"]
 
 
 # Search and pickers: the full-text index, the last word also as a prefix
