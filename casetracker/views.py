@@ -406,7 +406,9 @@ def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
     form = TestimonyFilterForm(request.GET, case=case_obj)
     form.is_valid()
     items = selectors.testimony_list(case=case_obj, **form.filters)
-    page = Paginator(items, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.ListPaginator(
+        items, LIST_PAGE_SIZE, rows=selectors.testimony_rows
+    ).get_page(request.GET.get("page"))
     context = {"case": case_obj, "form": form, "testimony": page, "page": page}
     return _render_filtered(request, "pages/case_testimony.html", "results", context)
 
@@ -422,7 +424,9 @@ def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
     )
     form.is_valid()
     items = selectors.coverage_list(case=case_obj, **form.filters)
-    page = Paginator(items, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.ListPaginator(
+        items, LIST_PAGE_SIZE, rows=selectors.coverage_rows
+    ).get_page(request.GET.get("page"))
     context = {"case": case_obj, "form": form, "coverage": page, "page": page}
     return _render_filtered(request, "pages/case_coverage.html", "results", context)
 

@@ -1,6 +1,7 @@
 """Public pages: every URL of the demo case answers, unknown slugs are 404s, and a
 page's query count does not grow with the case."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from casetracker import selectors
 from casetracker.db import QueryCounter
 from casetracker.keyset import Cursor
 from casetracker.models import Case, CaseParty, Claim, Event
@@ -19,6 +21,7 @@ from tests.factories import (
     ClaimFactory,
     ClaimStatusChangeFactory,
     EventFactory,
+    PartyFactory,
     SourceFactory,
     TestimonyFactory,
 )
@@ -432,6 +435,167 @@ def test_testimony_and_coverage_pages_are_paged(client):
         assert "55 " in first.text and "Page 1 of 2" in first.text
         assert 'href="?page=2"' in first.text
         assert "Page 2 of 2" in second.text
+
+
+def listed_pages(client, name: str, case, pattern: str) -> list[str]:
+    """What `pattern` finds on each page of a list, first page to last."""
+    url = reverse(name, kwargs={"case": case.slug})
+    found, number = [], 1
+    while True:
+        page = client.get(url, {"page": number}).text
+        found.extend(re.findall(pattern, page))
+        if f'href="?page={number + 1}"' not in page:
+            return found
+        number += 1
+
+
+@pytest.mark.django_db
+def test_coverage_lists_each_item_once_newest_first_undated_last(client, monkeypatch):
+    """The pages read their rows by key from the list's index; together they hold
+    every press item once, by date (newest first), undated ones last, items of one
+    day by key."""
+    from casetracker import views
+
+    monkeypatch.setattr(views, "LIST_PAGE_SIZE", 4)
+    case = CaseFactory()
+    days = [dt.date(2025, 3, 5), dt.date(2024, 1, 2), None, dt.date(2025, 3, 5)]
+    items = [
+        SourceFactory(case=case, published_on=days[n % 4], key=f"K{(n * 7) % 13:02d}")
+        for n in range(13)
+    ]
+    items.append(SourceFactory(case=case, published_on=None, key=""))
+    SourceFactory(case=case, kind="filing", headline="Not press")
+
+    listed = listed_pages(client, "case_coverage", case, r'<li id="source-(\d+)">')
+
+    def newest_first(item):
+        dated = item.published_on is not None
+        return (not dated, -item.published_on.toordinal() if dated else 0, item.key)
+
+    assert listed == [str(item.pk) for item in sorted(items, key=newest_first)]
+
+
+@pytest.mark.django_db
+def test_testimony_lists_each_excerpt_once_in_date_order(client, monkeypatch):
+    from casetracker import views
+
+    monkeypatch.setattr(views, "LIST_PAGE_SIZE", 4)
+    case = CaseFactory()
+    witness = CasePartyFactory(case=case).party
+    days = [dt.date(2026, 4, 30), dt.date(2026, 4, 28), dt.date(2026, 4, 30)]
+    excerpts = [
+        TestimonyFactory(
+            case=case, witness=witness, date=days[n % 3], text=f"Statement {n:02d}."
+        )
+        for n in range(11)
+    ]
+
+    listed = listed_pages(client, "case_testimony", case, r"Statement (\d\d)\.")
+
+    in_order = sorted(excerpts, key=lambda excerpt: (excerpt.date, excerpt.pk))
+    assert listed == [excerpt.text[10:12] for excerpt in in_order]
+
+
+@pytest.mark.django_db
+def test_a_coverage_page_reads_its_keys_in_order_from_the_lists_index():
+    """COVERAGE_ORDER is written alike in the query and the index, so either
+    database reads a page's keys from the index in order, sorting nothing: "NULLS
+    LAST" itself has no index both accept."""
+    case = CaseFactory()
+    SourceFactory.create_batch(3, case=case)
+    keys = selectors.coverage_list(case=case, reliabilities=["high"])[3:6]
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # a few rows: make it show what it can
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
+        plan = keys.values("pk").explain()
+        assert "source_coverage_order" in plan and "Sort" not in plan
+    else:
+        plan = keys.values("pk").explain()
+        assert "source_coverage_order" in plan and "TEMP B-TREE" not in plan
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("case_coverage", "event_count"),
+        ("case_testimony", '"casetracker_testimony"."text"'),
+    ],
+)
+def test_a_list_page_reads_only_its_own_rows_by_key(client, monkeypatch, name, shown):
+    """The page's rows, with their joins and counts, are read by key; only the keys
+    are read past the rows skipped. Sliced as one query, each database joined and
+    counted every skipped row."""
+    from casetracker import views
+
+    monkeypatch.setattr(views, "LIST_PAGE_SIZE", 3)
+    case = CaseFactory()
+    for _ in range(8):
+        SourceFactory(case=case)
+        TestimonyFactory(case=case)
+    url = reverse(name, kwargs={"case": case.slug})
+
+    with QueryCounter() as queries:
+        response = client.get(url, {"page": 2})
+
+    assert response.status_code == 200
+    rows = [sql for sql in queries.statements if shown in sql]
+    assert len(rows) == 1
+    assert " IN (SELECT " in rows[0]
+    outer = rows[0].rsplit(")", 1)[1]  # what follows the keys' subquery
+    assert "LIMIT" not in outer and "OFFSET" not in outer
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["case_testimony", "case_coverage"])
+def test_a_list_page_runs_as_many_queries_for_many_rows_as_for_few(
+    client, settings, name
+):
+    settings.CASETRACKER_PAGE_CACHE_SECONDS = 0
+    counts = []
+    for size in (2, 60):
+        case = CaseFactory()
+        for _ in range(size):
+            event = EventFactory(case=case)
+            source = SourceFactory(case=case, original_outlet="Wire")
+            CitationFactory(event=event, source=source)
+            TestimonyFactory(case=case, event=event, examined_by=PartyFactory())
+        url = reverse(name, kwargs={"case": case.slug})
+        for page in (1, 2):
+            client.get(url, {"page": page})
+            with QueryCounter() as queries:
+                assert client.get(url, {"page": page}).status_code == 200
+            counts.append(queries.count)
+
+    assert counts[0] == counts[2] and counts[1] == counts[3]
+
+
+@pytest.mark.django_db
+def test_witnesses_and_outlets_are_listed_once_per_revision_of_the_case(
+    client, settings
+):
+    """Finding them reads every excerpt or press item of the case: they are kept
+    until the case changes, and a change shows at the next request."""
+    settings.CASETRACKER_PAGE_CACHE_SECONDS = 0
+    case = CaseFactory()
+    TestimonyFactory(case=case)
+    SourceFactory(case=case, outlet="First Outlet")
+    testimony = reverse("case_testimony", kwargs={"case": case.slug})
+    coverage = reverse("case_coverage", kwargs={"case": case.slug})
+    for url in (testimony, coverage):
+        client.get(url)
+
+    with QueryCounter() as again:
+        client.get(testimony)
+        client.get(coverage)
+    TestimonyFactory(case=case, witness=PartyFactory(name="Later <witness>"))
+    SourceFactory(case=case, original_outlet="Later Outlet")
+
+    assert not [sql for sql in again.statements if "SELECT DISTINCT" in sql]
+    assert "> Later &lt;witness&gt;</label>" in client.get(testimony).text
+    assert 'value="Later Outlet"' in client.get(coverage).text
 
 
 def test_filter_choices_show_what_is_chosen_and_what_is_wrong(client, small_case):

@@ -7,6 +7,20 @@ from ..dates import format_date, validate_precision
 from .base import TimeStampedModel
 from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
+# The coverage list's order: newest first, undated last, then by key. Written the
+# same way in the list's ORDER BY and in its index (source_coverage_order), so that
+# each database reads a page from the index in order: "published_on DESC NULLS
+# LAST" itself has no index that SQLite and PostgreSQL both accept (PostgreSQL's
+# DESC puts NULLs first, and SQLite takes no NULLS in an index).
+COVERAGE_ORDER = (
+    models.ExpressionWrapper(
+        models.Q(published_on__isnull=True), output_field=models.BooleanField()
+    ).asc(),
+    models.F("published_on").desc(),
+    models.F("key").asc(),
+    models.F("id").asc(),
+)
+
 
 class Source(ProtectReferencedMixin, TimeStampedModel):
     """A document a fact rests on: a filing, an order, a transcript, an article.
@@ -119,6 +133,15 @@ class Source(ProtectReferencedMixin, TimeStampedModel):
             # The case overview's latest coverage, newest first, whatever the kind.
             models.Index(
                 fields=["case", "published_on", "id"], name="source_case_date"
+            ),
+            # The coverage list, a page at a time (COVERAGE_ORDER). The kind comes
+            # last, not as a condition: SQLite cannot match a partial index's
+            # condition to a query's bound parameters.
+            models.Index(
+                models.F("case"),
+                *COVERAGE_ORDER,
+                models.F("kind"),
+                name="source_coverage_order",
             ),
         ]
 
