@@ -32,7 +32,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.urls import include, path, reverse
 
-from ... import exports, selectors
+from ... import exports, selectors, views
 from ...db import QueryCounter
 from ...keyset import Cursor
 from ...models import Case, Claim, Event, Party
@@ -256,6 +256,23 @@ class Command(BaseCommand):
             event = Event.objects.filter(case=case).chronological()[position - 1]
             return f"?after={Cursor.of(event)}"
 
+        def listed(name: str, deep: int = 0):
+            # The list's first page, or page `deep`, or its last where it has fewer
+            # (the small case's): page numbers read by OFFSET over the list's index.
+            def url(case):
+                path = reverse(name, kwargs={"case": case.slug})
+                if not deep:
+                    return path, {}
+                rows = (
+                    selectors.testimony_list(case=case)
+                    if name == "case_testimony"
+                    else selectors.coverage_list(case=case)
+                )
+                last = -(-rows.count() // views.LIST_PAGE_SIZE)
+                return f"{path}?page={min(deep, last)}", {}
+
+            return url
+
         def event_url(case):
             # One with testimony on both sides, so that both run the same prefetches.
             return (
@@ -325,6 +342,10 @@ class Command(BaseCommand):
                 lambda c: (Claim.objects.filter(case=c).first().get_absolute_url(), {}),
             ),
             ("case overview", lambda c: (c.get_absolute_url(), {})),
+            ("testimony list", listed("case_testimony")),
+            ("testimony list, page 100", listed("case_testimony", 100)),
+            ("coverage list", listed("case_coverage")),
+            ("coverage list, page 500", listed("case_coverage", 500)),
         ]
 
     def time_pair(self, client: Client, small: tuple, big: tuple) -> dict:
