@@ -51,10 +51,12 @@ class QueryCounter:
         self.connection = connections[using]
         self.count = 0
         self.statements: list[str] = []  # their SQL, for tests that read it
+        self.params: list = []  # and the parameters of each
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         self.statements.append(sql)
+        self.params.append(params)
         return execute(sql, params, many, context)
 
     def __enter__(self) -> "QueryCounter":

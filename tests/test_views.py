@@ -517,6 +517,29 @@ def test_a_coverage_page_reads_its_keys_in_order_from_the_lists_index():
 
 
 @pytest.mark.django_db
+def test_the_outlets_a_coverage_list_offers_are_read_from_indexes_alone():
+    """Not from every press item of the case (35 ms for 42,000 on SQLite)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL picks any index for a few rows; the bench measures it.")
+    case = CaseFactory()
+    SourceFactory(case=case, outlet="Wire", original_outlet="Agency")
+    with QueryCounter() as queries:
+        assert selectors.coverage_outlets(case=case) == ["Agency", "Wire"]
+
+    plans = []
+    with connection.cursor() as cursor:
+        for sql, params in zip(queries.statements, queries.params, strict=True):
+            if "outlet" in sql:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+                plans.append(" ".join(str(row) for row in cursor.fetchall()))
+
+    assert len(plans) == 2
+    indexes = ("source_case_kind_outlet", "source_case_kind_original")
+    for plan, index in zip(plans, indexes, strict=True):
+        assert f"COVERING INDEX {index}" in plan
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "shown"),
     [

@@ -134,6 +134,14 @@ class Source(ProtectReferencedMixin, TimeStampedModel):
             models.Index(
                 fields=["case", "published_on", "id"], name="source_case_date"
             ),
+            # The outlets the coverage list offers, read from the index alone.
+            models.Index(
+                fields=["case", "kind", "outlet"], name="source_case_kind_outlet"
+            ),
+            models.Index(
+                fields=["case", "kind", "original_outlet"],
+                name="source_case_kind_original",
+            ),
             # The coverage list, a page at a time (COVERAGE_ORDER). The kind comes
             # last, not as a condition: SQLite cannot match a partial index's
             # condition to a query's bound parameters.
