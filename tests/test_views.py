@@ -596,6 +596,31 @@ def test_a_list_page_runs_as_many_queries_for_many_rows_as_for_few(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name", ["case_testimony", "case_coverage"])
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [("abc", 1), ("2.5", 1), ("", 1), ("0", 2), ("-3", 2), ("99999999999999999999", 2)],
+)
+def test_a_list_page_number_that_is_no_page_shows_the_nearest(
+    client, monkeypatch, name, asked, shown
+):
+    """Not a 500: the first page for what is no number, else the last (Django's
+    get_page)."""
+    from casetracker import views
+
+    monkeypatch.setattr(views, "LIST_PAGE_SIZE", 2)
+    case = CaseFactory()
+    for _ in range(3):
+        SourceFactory(case=case)
+        TestimonyFactory(case=case)
+
+    response = client.get(reverse(name, kwargs={"case": case.slug}), {"page": asked})
+
+    assert response.status_code == 200
+    assert f"Page {shown} of 2" in response.text
+
+
+@pytest.mark.django_db
 def test_witnesses_and_outlets_are_listed_once_per_revision_of_the_case(
     client, settings
 ):
