@@ -272,6 +272,26 @@ class SearchPaginator(Paginator):
         return self.counted > self.bound
 
 
+class CappedListMixin:
+    """A list whose pages are counted up to SearchPaginator's bound says so when
+    more rows than that match."""
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl")
+        if cl is not None and getattr(cl.paginator, "capped", False):
+            bound = f"{SearchPaginator.bound:,}"
+            searched = bool(cl.query)
+            # Read when the page renders, after this.
+            messages.info(
+                request,
+                f"More than {bound} {self.model._meta.verbose_name_plural} match"
+                f"{' this search' if searched else ''}; the first {bound} are listed."
+                f" Narrow it with the filters{' or more words' if searched else ''}.",
+            )
+        return response
+
+
 CASE_FILTER = "case__id__exact"  # the parameter of a list's filter by case
 
 
@@ -593,7 +613,7 @@ class ClaimStatusChangeAdmin(HistoryAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(HistoryAdmin):
+class EventAdmin(CappedListMixin, HistoryAdmin):
     list_display = (
         "title",
         "display_date",
@@ -697,19 +717,6 @@ class EventAdmin(HistoryAdmin):
         if count is not None:
             return CountedPaginator(queryset, per_page, count=count, **kwargs)
         return super().get_paginator(request, queryset, per_page, **kwargs)
-
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        cl = getattr(response, "context_data", {}).get("cl")
-        if cl is not None and getattr(cl.paginator, "capped", False):
-            # Read when the page renders, after this.
-            messages.info(
-                request,
-                f"More than {SearchPaginator.bound:,} events match this search; the"
-                f" first {SearchPaginator.bound:,} are listed. Narrow it with the"
-                " filters or more words.",
-            )
-        return response
 
     @admin.display(description="sources", ordering="_source_count")
     def source_count(self, obj: Event) -> int:
@@ -839,7 +846,7 @@ class NewsCoverageAdmin(SourceAdmin):
 
 
 @admin.register(Citation)
-class CitationAdmin(HistoryAdmin):
+class CitationAdmin(CappedListMixin, HistoryAdmin):
     list_display = (
         "source",
         "pin_cite",
@@ -849,15 +856,30 @@ class CitationAdmin(HistoryAdmin):
         "status_change",
     )
     list_filter = ("source__case", "source__kind")
-    list_select_related = (
-        "source",
-        "event",
-        "testimony__witness",
-        "claim",
-        "status_change__claim",
-    )
+    # What the other columns show is read for the page's rows alone (prefetched in
+    # get_queryset): joined, it went into the sort of every citation of the case,
+    # 0.9 s for a big case's 1.6 million.
+    list_select_related = ("source",)
     search_fields = ("source__key", "source__headline", "source__outlet", "pin_cite")
     autocomplete_fields = ("source", "event", "testimony", "claim", "status_change")
+    # Grouped by source as entered. The model's order, by the source's key, sorted
+    # every citation of the database for the unfiltered list.
+    ordering = ("source_id", "id")
+    show_full_result_count = False
+
+    def get_paginator(self, request: HttpRequest, queryset, per_page, **kwargs):
+        """Counted up to a bound: a big case's 1.6 million citations took 55 ms
+        (SQLite) to 190 ms (PostgreSQL) to count."""
+        return SearchPaginator(queryset, per_page, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Citation]:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                "event", "testimony__witness", "claim", "status_change__claim"
+            )
+        )
 
 
 # The case's "Import timeline CSV" page (CaseAdmin.import_timeline_view)

@@ -508,6 +508,53 @@ def test_a_search_is_counted_up_to_the_cap_and_says_when_it_stops(
     assert counts and not [sql for sql in counts if "casetracker_citation" in sql]
 
 
+CITATIONS = reverse("admin:casetracker_citation_changelist")
+
+
+@pytest.mark.parametrize("citations", [3, 4])
+def test_the_citation_list_is_counted_up_to_the_cap_and_says_when_it_stops(
+    staff_client, monkeypatch, citations
+):
+    monkeypatch.setattr(SearchPaginator, "bound", 3)
+    case = CaseFactory()
+    CitationFactory.create_batch(citations, event__case=case)
+
+    response = staff_client.get(CITATIONS, {"source__case__id__exact": case.pk})
+
+    says = "More than 3 citations match; the first 3 are listed."
+    assert (says in response.text) == (citations > 3)
+    assert re.search(r"\b3 citations\b", response.text)
+
+
+def test_the_citation_list_joins_only_the_source_into_its_sort(staff_client):
+    """What the other columns show is read for the page's rows alone: joined, it
+    went into the sort of every citation of the case (0.9 s for 1.6 million)."""
+    counts = []
+    for size in (1, 12):
+        case = CaseFactory()
+        for _ in range(size):
+            event = EventFactory(case=case)
+            CitationFactory(event=event, source=SourceFactory(case=case))
+            CitationFactory(
+                event=None,
+                testimony=TestimonyFactory(case=case),
+                source=SourceFactory(case=case),
+            )
+        staff_client.get(CITATIONS, {"source__case__id__exact": case.pk})
+        with QueryCounter() as queries:
+            response = staff_client.get(CITATIONS, {"source__case__id__exact": case.pk})
+        assert response.status_code == 200
+        counts.append(queries.count)
+        page = [
+            sql
+            for sql in queries.statements
+            if sql.startswith('SELECT "casetracker_citation"."id"')
+        ]
+        assert len(page) == 1 and "LEFT OUTER JOIN" not in page[0]
+
+    assert counts[0] == counts[1]
+
+
 def picked(client, term: str, page: int = 1) -> dict:
     return client.get(
         reverse("admin:autocomplete"),
