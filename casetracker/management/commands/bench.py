@@ -497,6 +497,13 @@ class Command(BaseCommand):
             ),
             ("admin: testimony of the case", of_case("testimony")),
             ("admin: sources of the case", of_case("source")),
+            (
+                "admin: citations of the case",
+                lambda c: (
+                    reverse("admin:casetracker_citation_changelist")
+                    + f"?source__case__id__exact={c.pk}"
+                ),
+            ),
         ]
         whole = [
             ("admin: every event", events),
