@@ -55,15 +55,33 @@ admin.site.login_form = login_limits.RateLimitedAuthenticationForm
 
 
 class ChangeList(main.ChangeList):
-    """Django's list, with a year, month or day too big for a date in the URL of
-    its date drill-down answered as any bad filter is (the list again, with a
-    message), not with a 500: Django reads them before its own check."""
+    """Django's list, with two changes.
+
+    A year, month or day too big for a date in the URL of its date drill-down is
+    answered as any bad filter is (the list again, with a message), not with a 500:
+    Django reads them before its own check.
+
+    A page past the first reads its rows' keys by OFFSET, and then only those rows,
+    by key, with their joins and counts (as selectors.ListPaginator does). Sliced
+    as one query, PostgreSQL computed the source count and the case of each of the
+    99,900 events skipped for page 1,000 of every event (357 ms). A searched list
+    keeps its own order, which the search's join alone holds.
+    """
 
     def get_filters(self, request: HttpRequest):
         try:
             return super().get_filters(request)
         except (OverflowError, ValueError) as error:
             raise IncorrectLookupParameters(error) from error
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        rows = self.result_list
+        if self.query or not rows.query.is_sliced or not rows.query.low_mark:
+            return
+        keys = rows.values("pk")
+        shown = self.apply_select_related(self.root_queryset.filter(pk__in=keys))
+        self.result_list = shown.order_by(*rows.query.order_by)
 
 
 class HistoryAdmin(PickersMixin, SimpleHistoryAdmin):

@@ -10,7 +10,8 @@ from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.db import connection
 from django.db.models import Max, Min
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.test import RequestFactory
+from django.urls import resolve, reverse
 
 from casetracker import admin as casetracker_admin
 from casetracker import search
@@ -506,6 +507,56 @@ def test_a_search_is_counted_up_to_the_cap_and_says_when_it_stops(
     assert (says in first.text) == (matches > 3)
     counts = [sql for sql in queries.statements if sql.startswith("SELECT COUNT(*)")]
     assert counts and not [sql for sql in counts if "casetracker_citation" in sql]
+
+
+# Deep pages: the keys by OFFSET, then the rows by key
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"o": "7.-2"}, {"kind__exact": "filing"}],
+    ids=["timeline order", "by source count", "filtered"],
+)
+def test_an_admin_page_past_the_first_lists_the_rows_the_order_puts_there(
+    staff_client, monkeypatch, params
+):
+    """The page reads its keys by OFFSET and its rows by key: the same rows, in
+    the same order, as a page sliced in one query."""
+    monkeypatch.setattr(admin.site.get_model_admin(Event), "list_per_page", 3)
+    case = CaseFactory()
+    for n in range(8):
+        event = EventFactory(
+            case=case, title=f"Entry {n}", date=dt.date(2024, 1, 8 - n)
+        )
+        for _ in range(n % 3):
+            CitationFactory(event=event, source=SourceFactory(case=case))
+
+    pages = [
+        listed_titles(staff_client.get(EVENTS, {**params, "p": number}))
+        for number in (1, 2, 3)
+    ]
+
+    changelist = admin.site.get_model_admin(Event).get_changelist_instance
+    request = RequestFactory().get(EVENTS, params)
+    request.user = StaffFactory()
+    request.resolver_match = resolve(EVENTS)
+    expected = [event.title for event in changelist(request).queryset]
+    assert [title for page in pages for title in page] == expected
+    assert all(len(page) == 3 for page in pages[:2])
+
+
+def test_an_admin_page_past_the_first_reads_its_rows_by_key(staff_client, monkeypatch):
+    monkeypatch.setattr(admin.site.get_model_admin(Event), "list_per_page", 2)
+    case = CaseFactory()
+    EventFactory.create_batch(5, case=case)
+
+    with QueryCounter() as queries:
+        response = staff_client.get(EVENTS, {"p": 2})
+
+    assert response.status_code == 200
+    rows = [sql for sql in queries.statements if "_source_count" in sql]
+    assert len(rows) == 1 and " IN (SELECT " in rows[0]
+    assert "OFFSET" not in rows[0].rsplit(")", 1)[1]
 
 
 CITATIONS = reverse("admin:casetracker_citation_changelist")
