@@ -133,22 +133,21 @@ class PickersMixin:
     """For a ModelAdmin or an inline: its search pickers are PickedSelect."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
-            request
-        ):
-            kwargs["widget"] = PickedSelect(
-                db_field, self.admin_site, using=kwargs.get("using")
-            )
+        self._picker(db_field, request, kwargs, PickedSelect)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
+        self._picker(db_field, request, kwargs, PickedSelectMultiple)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _picker(self, db_field, request, kwargs: dict, widget: type) -> None:
+        """Django's own choice of a search picker, with this module's widget."""
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
             request
         ):
-            kwargs["widget"] = PickedSelectMultiple(
+            kwargs["widget"] = widget(
                 db_field, self.admin_site, using=kwargs.get("using")
             )
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class PickersInlineMixin(PickersMixin):
