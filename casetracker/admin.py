@@ -313,6 +313,12 @@ class CappedListMixin:
 CASE_FILTER = "case__id__exact"  # the parameter of a list's filter by case
 
 
+def chosen_case(request: HttpRequest) -> int | None:
+    """The case a list is filtered by, if its parameter is a key at all."""
+    case = request.GET.get(CASE_FILTER, "")
+    return int(case) if case.isdecimal() and len(case) < 19 else None
+
+
 class WithinCaseMixin:
     """A filter by a related row (a proceeding, a witness) that lists only the
     chosen case's rows once the list is filtered by case: every case's rows made a
@@ -325,9 +331,8 @@ class WithinCaseMixin:
     """
 
     def field_choices(self, field, request, model_admin):
-        try:
-            case_id = int(request.GET.get(CASE_FILTER, ""))
-        except ValueError:  # none chosen, or a bad filter the list reports
+        case_id = chosen_case(request)
+        if case_id is None:  # none chosen, or a bad filter the list reports
             return super().field_choices(field, request, model_admin)
         related = field.remote_field.model
         if any(f.name == "case" for f in related._meta.fields):
@@ -712,9 +717,8 @@ class EventAdmin(CappedListMixin, HistoryAdmin):
         match (a word found in half a million events: 0.8 s sorted), else by
         sorting the few (search.page_reading).
         """
-        case = request.GET.get("case__id__exact", "")
         scope = {
-            "case_id": int(case) if case.isdecimal() else None,
+            "case_id": chosen_case(request),
             "prefix": request.resolver_match.url_name == "autocomplete",
         }
         reading = search.page_reading(search_term, using=queryset.db, **scope)
@@ -735,6 +739,25 @@ class EventAdmin(CappedListMixin, HistoryAdmin):
         if count is not None:
             return CountedPaginator(queryset, per_page, count=count, **kwargs)
         return super().get_paginator(request, queryset, per_page, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        """A search that is an event's slug or key says so, with a link to it."""
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl")
+        if cl is not None and cl.query:
+            for event in selectors.events_named(cl.query, case_id=chosen_case(request)):
+                url = reverse("admin:casetracker_event_change", args=(event.pk,))
+                messages.info(
+                    request,
+                    format_html(
+                        '“{}” is the slug or key of <a href="{}">{}</a> ({}).',
+                        cl.query.strip(),
+                        url,
+                        event,
+                        event.case,
+                    ),
+                )
+        return response
 
     @admin.display(description="sources", ordering="_source_count")
     def source_count(self, obj: Event) -> int:

@@ -606,6 +606,44 @@ def test_the_citation_list_joins_only_the_source_into_its_sort(staff_client):
     assert counts[0] == counts[1]
 
 
+def named_in(page: str) -> list[str]:
+    """The change links of the events a search names by slug or key."""
+    return re.findall(r'is the slug or key of <a href="([^"]+)">', page)
+
+
+def test_a_search_that_is_an_events_slug_or_key_links_to_it(staff_client):
+    cases = CaseFactory.create_batch(2)
+    same = [EventFactory(case=case, slug="ruling-on-motion") for case in cases]
+    keyed = EventFactory(case=cases[1], key="C-0042", title="Filed <late>")
+
+    everywhere = staff_client.get(EVENTS, {"q": "ruling-on-motion"}).text
+    in_one = staff_client.get(
+        EVENTS, {"q": " ruling-on-motion ", "case__id__exact": cases[0].pk}
+    ).text
+    by_key = staff_client.get(EVENTS, {"q": "C-0042"}).text
+
+    def change(event):
+        return reverse("admin:casetracker_event_change", args=(event.pk,))
+
+    assert sorted(named_in(everywhere)) == sorted(change(event) for event in same)
+    assert named_in(in_one) == [change(same[0])]
+    assert named_in(by_key) == [change(keyed)]
+    assert "Filed &lt;late&gt;" in by_key and "Filed <late>" not in by_key
+
+
+@pytest.mark.parametrize(
+    "q", ["ruling", "x" * 101, "<script>", "ruling-on-motion' OR 1=1", "\u00e9v"]
+)
+def test_a_search_that_names_no_event_says_nothing_of_it(staff_client, q):
+    EventFactory(slug="ruling-on-motion", title="Ruling on the motion")
+
+    response = staff_client.get(EVENTS, {"q": q})
+    past_any_key = staff_client.get(EVENTS, {"q": q, "case__id__exact": "9" * 30})
+
+    assert response.status_code == 200 and not named_in(response.text)
+    assert past_any_key.status_code in (200, 302)  # Django's bad filter: ?e=1
+
+
 def picked(client, term: str, page: int = 1) -> dict:
     return client.get(
         reverse("admin:autocomplete"),
