@@ -94,6 +94,10 @@ def picked_labels(field: forms.ModelChoiceField, values) -> dict[str, str]:
 class SharedPickersFormSet(forms.BaseInlineFormSet):
     """An inline's formset whose rows share what their pickers read (module doc)."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices: dict[str, list] = {}  # a plain select's, read once per formset
+
     @cached_property
     def forms(self) -> list[BaseForm]:
         rows = super().forms
@@ -105,11 +109,6 @@ class SharedPickersFormSet(forms.BaseInlineFormSet):
         form = super().empty_form
         self._share([form])
         return form
-
-    @cached_property
-    def _choices(self) -> dict[str, list]:
-        """A plain select's choices by field name, read once per formset."""
-        return {}
 
     def _share(self, rows: list[BaseForm]) -> None:
         if not rows:
