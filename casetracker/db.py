@@ -180,9 +180,9 @@ def time_budget(milliseconds: int, using: str = "default") -> Iterator[None]:
     For work whose cost grows with the data and that a page can do without, such as
     counting every match of a filter over a million events. The database stops
     itself: SQLite through its progress handler, PostgreSQL through a
-    statement_timeout set for the block only, in a transaction or savepoint of its
-    own that is always rolled back (so a stopped statement leaves the caller's
-    transaction usable).
+    statement_timeout set for the block only, in a savepoint of its own (in a
+    transaction of its own if there is none) that is always rolled back, so a
+    stopped statement leaves the caller's transaction usable.
     """
     connection = connections[using]
     if connection.vendor == "sqlite":
@@ -203,21 +203,62 @@ def time_budget(milliseconds: int, using: str = "default") -> Iterator[None]:
         finally:
             raw.set_progress_handler(None, 0)
         return
-    try:
-        with transaction.atomic(using=using):
+    stopped = None
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=using, savepoint=False):
+        # Undoing the block undoes the timeout, but runs under it, and a busy server
+        # can take longer than a small budget to roll back. Alone, the block is a
+        # transaction that Django rolls back, dropping the connection if that fails.
+        # Inside the caller's transaction it is a savepoint of its own, not
+        # atomic()'s, whose failed rollback would break the caller's transaction:
+        # _undo_budget tries again.
+        savepoint = None if outermost else transaction.savepoint_create(using=using)
+        try:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT set_config('statement_timeout', %s, true)",
                     [f"{max(1, milliseconds)}ms"],
                 )
             yield
-            # The block only reads: undoing it undoes the timeout, and a stopped
-            # statement ends the same way, so both run the same statements.
-            transaction.set_rollback(True, using=using)
-    except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
-            raise OverBudgetError from error
-        raise
+        except Exception as error:  # raised below, once the block is undone
+            stopped = error
+        finally:
+            # The block only reads, so it is always undone: a stopped statement
+            # ends the same way as a finished one, with the same statements.
+            if savepoint is None:
+                transaction.set_rollback(True, using=using)
+            else:
+                _undo_budget(savepoint, using)
+    if stopped is None:
+        return
+    if _was_cancelled(stopped):
+        raise OverBudgetError from stopped
+    raise stopped
+
+
+# How often _undo_budget tries to roll back before giving up: each try is stopped
+# only if the server takes longer than the whole budget over it.
+UNDO_TRIES = 5
+
+
+def _undo_budget(savepoint: str, using: str) -> None:
+    """Roll back to `savepoint` and release it, trying again if the budget's own
+    statement_timeout stopped the rollback."""
+    for attempt in range(UNDO_TRIES):
+        try:
+            transaction.savepoint_rollback(savepoint, using=using)
+            break
+        except OperationalError as error:
+            if not _was_cancelled(error) or attempt == UNDO_TRIES - 1:
+                raise
+    transaction.savepoint_commit(savepoint, using=using)
+
+
+def _was_cancelled(error: BaseException) -> bool:
+    return (
+        isinstance(error, OperationalError)
+        and getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED
+    )
 
 
 def estimated_rows(sql: str, params, using: str = "default") -> float | None:

@@ -163,3 +163,47 @@ def test_a_page_that_holds_every_match_counts_them_itself(client, settings):
 
     assert "2 of 3 events match the filters" in page.text
     assert "counting them all would take too long" not in page.text
+
+
+def test_a_rollback_stopped_by_the_budget_is_tried_again():
+    """Undoing the budget's savepoint runs under the budget's own timeout, which a
+    busy server can overrun; the caller's transaction must survive it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's progress handler ends with the block.")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+    stopped = []
+
+    def first_rollback_overruns(execute, sql, params, many, context):
+        if sql.startswith("ROLLBACK TO SAVEPOINT") and not stopped:
+            # What the server does with a rollback slower than the budget.
+            stopped.append(sql)
+            return execute("SELECT pg_sleep(1)", None, many, context)
+        return execute(sql, params, many, context)
+
+    event = EventFactory(title="Before")
+    with connection.execute_wrapper(first_rollback_overruns), time_budget(50):
+        assert count_to(1_000) == 1_000
+
+    assert stopped
+    event.title = "After"
+    event.save()
+    assert Event.objects.get(pk=event.pk).title == "After"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_budget_outside_any_transaction_is_a_transaction_of_its_own():
+    """As on a served page: no savepoint to make and undo, only the count's
+    statements, and the connection is back in autocommit with no timeout after."""
+    with QueryCounter() as counter, pytest.raises(OverBudgetError), time_budget(5):
+        count_to(10**9)
+
+    assert not any("SAVEPOINT" in sql for sql in counter.statements)
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    EventFactory(title="Written after")
+    assert Event.objects.filter(title="Written after").exists()
+    assert count_to(10**5) == 10**5
