@@ -310,13 +310,23 @@ class CappedListMixin:
         return response
 
 
+# With no case chosen, a filter by a related row lists its rows only if there are at
+# most this many; past that it asks for a case first (WithinCaseMixin).
+UNSCOPED_CHOICES_MAX = 100
+
+
+def chosen_keys(values) -> list[int]:
+    """The values of a filter's parameter that can be keys at all."""
+    return [int(v) for v in values or () if v.isdecimal() and len(v) < 19]
+
+
 CASE_FILTER = "case__id__exact"  # the parameter of a list's filter by case
 
 
 def chosen_case(request: HttpRequest) -> int | None:
     """The case a list is filtered by, if its parameter is a key at all."""
-    case = request.GET.get(CASE_FILTER, "")
-    return int(case) if case.isdecimal() and len(case) < 19 else None
+    keys = chosen_keys([request.GET.get(CASE_FILTER, "")])
+    return keys[0] if keys else None
 
 
 class WithinCaseMixin:
@@ -327,15 +337,25 @@ class WithinCaseMixin:
 
     Rows with a case of their own are those of the case; others (a witness) those
     that the case's rows of the list name. With no case chosen, the filter lists
-    what its base class lists.
+    what its base class lists if that is at most UNSCOPED_CHOICES_MAX rows (a site
+    of one case keeps its filter); past that it lists only the rows already chosen
+    and asks for a case (`too_many`, shown by its template), having read no more
+    than that many and one keys to know it.
     """
+
+    template = "admin/casetracker/within_case_filter.html"
+    too_many = False
 
     def field_choices(self, field, request, model_admin):
         case_id = chosen_case(request)
-        if case_id is None:  # none chosen, or a bad filter the list reports
-            return super().field_choices(field, request, model_admin)
         related = field.remote_field.model
-        if any(f.name == "case" for f in related._meta.fields):
+        if case_id is None:  # none chosen, or a bad filter the list reports
+            offered = self.offered_keys(field, request, model_admin)
+            if len(offered[: UNSCOPED_CHOICES_MAX + 1]) <= UNSCOPED_CHOICES_MAX:
+                return super().field_choices(field, request, model_admin)
+            self.too_many = True
+            limit = {"pk__in": chosen_keys(self.lookup_val)}
+        elif any(f.name == "case" for f in related._meta.fields):
             limit = {"case_id": case_id}
         else:
             named = model_admin.get_queryset(request).filter(case_id=case_id)
@@ -345,6 +365,13 @@ class WithinCaseMixin:
             include_blank=False, ordering=ordering, limit_choices_to=limit
         )
 
+    def offered_keys(self, field, request, model_admin) -> QuerySet:
+        """The keys the base class would list, in no order."""
+        return field.remote_field.model._default_manager.order_by().values("pk")
+
+    def has_output(self) -> bool:
+        return self.too_many or super().has_output()
+
 
 class WithinCaseFilter(WithinCaseMixin, admin.RelatedFieldListFilter):
     pass
@@ -352,6 +379,10 @@ class WithinCaseFilter(WithinCaseMixin, admin.RelatedFieldListFilter):
 
 class WithinCaseOnlyFilter(WithinCaseMixin, admin.RelatedOnlyFieldListFilter):
     """With no case chosen, the rows the list's rows name (RelatedOnly)."""
+
+    def offered_keys(self, field, request, model_admin) -> QuerySet:
+        named = model_admin.get_queryset(request).order_by()
+        return named.values(field.name).distinct()
 
 
 class ProceedingInline(PickersInlineMixin, admin.StackedInline):
