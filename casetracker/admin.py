@@ -32,6 +32,7 @@ from simple_history.utils import get_m2m_reverse_field_name
 
 from . import exports, imports, login_limits, search, selectors
 from .admin_pickers import PickersInlineMixin, PickersMixin
+from .keyset import row_key
 from .models import (
     Case,
     CaseParty,
@@ -317,7 +318,7 @@ UNSCOPED_CHOICES_MAX = 100
 
 def chosen_keys(values) -> list[int]:
     """The values of a filter's parameter that can be keys at all."""
-    return [int(v) for v in values or () if v.isdecimal() and len(v) < 19]
+    return [key for value in values or () if (key := row_key(value)) is not None]
 
 
 CASE_FILTER = "case__id__exact"  # the parameter of a list's filter by case

@@ -8,6 +8,9 @@ stays readable and stable.
 
 Search results are ordered by relevance, which has no such index; they, and old
 `?page=N` links, are paged by number (`offset_page`).
+
+The testimony and coverage lists seek the same way from the row a link names
+(`seek_keys`), one index seek per term of their order.
 """
 
 import datetime as dt
@@ -15,11 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OrderBy, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessThan
 
 from .models.events import TIMELINE_ORDER
 from .models.search import timeline_position
+
+# A row's key in a URL: digits that fit in a 64-bit integer.
+ROW_KEY = re.compile(r"^[0-9]{1,18}$")
 
 CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([0-2])\.(\d{1,18})$")
 
@@ -167,3 +174,74 @@ def offset_page(events: QuerySet, *, size: int, number: int) -> Page:
     if number > 1:
         page.previous_params = {"page": number - 1}
     return page
+
+
+def row_key(text: str | None) -> int | None:
+    """`text` as a row's key, if it can be one; None for anything else."""
+    return int(text) if text and ROW_KEY.match(text) else None
+
+
+def seek_keys(
+    items: QuerySet,
+    order: Sequence[OrderBy],
+    boundary: int,
+    *,
+    size: int,
+    backwards: bool = False,
+) -> QuerySet | None:
+    """The keys of the `size` rows of `items` that follow the row keyed `boundary` in
+    `order` (that precede it, `backwards`); None if that row is not among `items`.
+
+    In an order of terms t1, t2 ... tn, the rows after a boundary row are those equal
+    to it on t1 ... tk-1 and past it on tk, for each k. Each is an index seek of at
+    most `size` rows, and their union is at most n * size keys, which the caller
+    orders and cuts: a page deep in the list costs what the second one does. A
+    row-value comparison, (t1, t2) > (v1, v2), would need every term in the same
+    direction, and the coverage list's dates run newest first while its keys run up.
+
+    A term whose value is NULL in the boundary row takes no seek of its own, nor a
+    place among the equal terms: it must follow a term that is the same for all rows
+    where it is NULL (models.base.undated_last).
+    """
+    names = [f"seek_{n}" for n in range(len(order))]
+    terms = {name: term.expression for name, term in zip(names, order, strict=True)}
+    named = items.annotate(**terms)
+    found = list(named.filter(pk=boundary).values_list(*names)[:1])
+    if not found:
+        return None
+    values = found[0]
+    way = [_turned(term) for term in order] if backwards else list(order)
+    row = items.model._base_manager.filter(pk=boundary).annotate(**terms).order_by()
+    parts, params = [], []
+    for k, (name, term, value) in enumerate(zip(names, order, values, strict=True)):
+        if value is None:
+            continue
+        past = "lt" if term.descending != backwards else "gt"
+        # Equal to the row's own value, read by a subquery: given the value itself,
+        # SQLite puts it in place of the column in the order's other terms (its
+        # constant propagation), which turns "CAST(date IS NULL AS integer) = 0"
+        # into a constant, and the index's second column goes unsought.
+        equal = {
+            other: Subquery(row.values(other)[:1])
+            for other, fixed in zip(names[:k], values[:k], strict=True)
+            if fixed is not None
+        }
+        seek = named.filter(**equal, **{f"{name}__{past}": value})
+        # Ordered by the terms it does not hold equal: SQLite sorts a seek ordered
+        # by a term it holds equal to a subquery's value.
+        sql, seek_params = (
+            seek.order_by(*way[k:])
+            .values("pk")[:size]
+            .query.get_compiler(items.db)
+            .as_sql()
+        )
+        parts.append(f"SELECT * FROM ({sql}) AS seek_{k}")
+        params.extend(seek_params)
+    keys = RawSQL(" UNION ALL ".join(parts), params)
+    return items.model._base_manager.filter(pk__in=keys).order_by().values("pk")
+
+
+def _turned(term: OrderBy) -> OrderBy:
+    turned = term.copy()
+    turned.reverse_ordering()
+    return turned

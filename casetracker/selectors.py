@@ -24,6 +24,7 @@ from django.db.models import (
     FilteredRelation,
     Func,
     IntegerField,
+    OrderBy,
     OuterRef,
     Prefetch,
     Q,
@@ -39,7 +40,7 @@ from .choices import COVERAGE_KINDS
 from .db import MonthKey, OverBudgetError, estimated_rows, time_budget
 from .facets import CLAIM, PARTY
 from .http import code_version
-from .keyset import Cursor, Page, keyset_page, offset_page
+from .keyset import Cursor, Page, keyset_page, offset_page, row_key, seek_keys
 from .models import (
     Case,
     CaseMonth,
@@ -58,6 +59,7 @@ from .models import (
 from .models.events import TIMELINE_ORDER
 from .models.search import POSITION_DAY_SHIFT, timeline_position
 from .models.sources import COVERAGE_ORDER
+from .models.testimony import TESTIMONY_ORDER
 from .revisions import case_revision
 
 # The names under which timeline_event_list orders its events (see there), and where
@@ -304,7 +306,8 @@ def party_claims(*, case: Case, party: Party) -> QuerySet[Claim]:
 def testimony_list(
     *, case: Case, witnesses: Sequence[Party] = (), kinds: Sequence[str] = ()
 ) -> QuerySet[Testimony]:
-    """Excerpts in date order; `witnesses` and `kinds` narrow them (any of each)."""
+    """Excerpts in date order, undated last; `witnesses` and `kinds` narrow them
+    (any of each)."""
     items = Testimony.objects.filter(case=case)
     if witnesses:
         items = items.filter(witness__in=witnesses)
@@ -322,7 +325,7 @@ def _testimony_shown(items: QuerySet[Testimony]) -> QuerySet[Testimony]:
     return (
         items.select_related("witness", "examined_by", "event__case")
         .prefetch_related(_citations())
-        .order_by("date", "id")
+        .order_by(*TESTIMONY_ORDER)
     )
 
 
@@ -381,10 +384,16 @@ def coverage_outlets(*, case: Case) -> list[str]:
 
 
 class ListPaginator(paginator.Paginator):
-    """Pages of a list (testimony, coverage) read in two steps, in one query: the
-    keys of the page's rows, in order from the list's index (`object_list`, which
-    is also counted), and then only those rows, by key, with what they join and
-    count (`rows`, of a queryset of keys).
+    """Pages of a list (testimony, coverage) whose rows are read by key.
+
+    A page's rows, with what they join and count (`rows`, of a queryset of keys), are
+    read by key alone, and the keys come from the list's index in `order`:
+    - for a link that names the row before or after it (`after`, `before`: the rows
+      a page's "Next" and "Previous" links name), by seeking from that row
+      (keyset.seek_keys), so page 500 costs what page 2 does;
+    - otherwise (a page number alone, or a named row that is no longer in the list)
+      by OFFSET over the index's keys.
+    The page number is kept beside the named row, for "Page N of M".
 
     Sliced as one query, the databases computed each skipped row's joins and counts
     too: page 500 of a big case's coverage made PostgreSQL count the events of
@@ -396,11 +405,46 @@ class ListPaginator(paginator.Paginator):
     def __init__(self, object_list, per_page, *, rows: Callable[[QuerySet], QuerySet]):
         super().__init__(object_list, per_page)
         self.rows = rows
+        self.order: Sequence[OrderBy] = object_list.query.order_by
+        if not all(isinstance(term, OrderBy) for term in self.order):
+            raise TypeError("A list is ordered by OrderBy terms to seek in it.")
+
+    def get_page(
+        self, number, *, after: str | None = None, before: str | None = None
+    ) -> paginator.Page:
+        """Page `number` (Django's get_page: the nearest page for one out of range),
+        or the page after or before the row keyed `after` or `before`, numbered
+        `number`. Its rows are a list; `first_key` and `last_key` name the rows its
+        links seek from."""
+        page = super().get_page(number)
+        rows = self._sought(after, before) or list(page.object_list)
+        page.object_list = rows
+        page.first_key = rows[0].pk if rows else None
+        page.last_key = rows[-1].pk if rows else None
+        return page
 
     def page(self, number) -> paginator.Page:
         page = super().page(number)
         page.object_list = self.rows(page.object_list.values("pk"))
         return page
+
+    def _sought(self, after: str | None, before: str | None) -> list:
+        """The rows after or before the row a link names; none (the caller reads
+        the page by number) if the link names no row of the list, or if nothing
+        is past it."""
+        backwards = after is None
+        named = row_key(before if backwards else after)
+        if named is None:
+            return []
+        keys = seek_keys(
+            self.object_list, self.order, named, size=self.per_page, backwards=backwards
+        )
+        if keys is None:
+            return []
+        rows = self.rows(keys)
+        if backwards:
+            return list(rows.reverse()[: self.per_page])[::-1]
+        return list(rows[: self.per_page])
 
 
 def source_list(*, case: Case) -> QuerySet[Source]:

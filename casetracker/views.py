@@ -408,7 +408,7 @@ def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
     items = selectors.testimony_list(case=case_obj, **form.filters)
     page = selectors.ListPaginator(
         items, LIST_PAGE_SIZE, rows=selectors.testimony_rows
-    ).get_page(request.GET.get("page"))
+    ).get_page(**_list_page(request))
     context = {"case": case_obj, "form": form, "testimony": page, "page": page}
     return _render_filtered(request, "pages/case_testimony.html", "results", context)
 
@@ -426,9 +426,18 @@ def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
     items = selectors.coverage_list(case=case_obj, **form.filters)
     page = selectors.ListPaginator(
         items, LIST_PAGE_SIZE, rows=selectors.coverage_rows
-    ).get_page(request.GET.get("page"))
+    ).get_page(**_list_page(request))
     context = {"case": case_obj, "form": form, "coverage": page, "page": page}
     return _render_filtered(request, "pages/case_coverage.html", "results", context)
+
+
+def _list_page(request: HttpRequest) -> dict:
+    """What ListPaginator.get_page takes from a list page's URL."""
+    return {
+        "number": request.GET.get("page"),
+        "after": request.GET.get("after"),
+        "before": request.GET.get("before"),
+    }
 
 
 def _render_filtered(

@@ -2,6 +2,7 @@
 page's query count does not grow with the case."""
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -431,22 +432,43 @@ def test_testimony_and_coverage_pages_are_paged(client):
 
     for name in ("case_testimony", "case_coverage"):
         url = reverse(name, kwargs={"case": case.slug})
-        first, second = client.get(url), client.get(url, {"page": 2})
+        first = client.get(url)
         assert "55 " in first.text and "Page 1 of 2" in first.text
-        assert 'href="?page=2"' in first.text
+        last_shown = re.findall(r' id="(?:source|testimony)-(\d+)"', first.text)[-1]
+        assert pager_link(first.text, "next") == f"?page=2&after={last_shown}"
+        second = client.get(url + pager_link(first.text, "next"))
         assert "Page 2 of 2" in second.text
+        assert pager_link(second.text, "prev") == "?page=1"
+        assert "Page 2 of 2" in client.get(url, {"page": 2}).text
+
+
+def pager_link(page: str, rel: str) -> str | None:
+    """The query of a list page's "Next" (rel="next") or "Previous" link."""
+    match = re.search(rf'<a rel="{rel}" href="([^"]*)"', page)
+    return html.unescape(match[1]) if match else None
 
 
 def listed_pages(client, name: str, case, pattern: str) -> list[str]:
-    """What `pattern` finds on each page of a list, first page to last."""
+    """What `pattern` finds on each page of a list, first page to last: following
+    its "Next" links, following its "Previous" links back from the last page, and
+    by page number alone. The three must agree."""
     url = reverse(name, kwargs={"case": case.slug})
-    found, number = [], 1
-    while True:
-        page = client.get(url, {"page": number}).text
-        found.extend(re.findall(pattern, page))
-        if f'href="?page={number + 1}"' not in page:
-            return found
-        number += 1
+    pages, query = [], ""
+    while query is not None:
+        page = client.get(url + query).text
+        pages.append(re.findall(pattern, page))
+        query = pager_link(page, "next")
+    back, query = [], f"?page={len(pages)}"
+    while query is not None:
+        page = client.get(url + query).text
+        back.insert(0, re.findall(pattern, page))
+        query = pager_link(page, "prev")
+    by_number = [
+        re.findall(pattern, client.get(url, {"page": n}).text)
+        for n in range(1, len(pages) + 1)
+    ]
+    assert back == pages and by_number == pages
+    return [found for page in pages for found in page]
 
 
 @pytest.mark.django_db
@@ -477,22 +499,26 @@ def test_coverage_lists_each_item_once_newest_first_undated_last(client, monkeyp
 
 @pytest.mark.django_db
 def test_testimony_lists_each_excerpt_once_in_date_order(client, monkeypatch):
+    """By date, undated last on both databases, each page read by key."""
     from casetracker import views
 
     monkeypatch.setattr(views, "LIST_PAGE_SIZE", 4)
     case = CaseFactory()
     witness = CasePartyFactory(case=case).party
-    days = [dt.date(2026, 4, 30), dt.date(2026, 4, 28), dt.date(2026, 4, 30)]
+    days = [dt.date(2026, 4, 30), dt.date(2026, 4, 28), None, dt.date(2026, 4, 30)]
     excerpts = [
         TestimonyFactory(
-            case=case, witness=witness, date=days[n % 3], text=f"Statement {n:02d}."
+            case=case, witness=witness, date=days[n % 4], text=f"Statement {n:02d}."
         )
-        for n in range(11)
+        for n in range(13)
     ]
 
     listed = listed_pages(client, "case_testimony", case, r"Statement (\d\d)\.")
 
-    in_order = sorted(excerpts, key=lambda excerpt: (excerpt.date, excerpt.pk))
+    def by_date_undated_last(excerpt):
+        return (excerpt.date is None, excerpt.date or dt.date.min, excerpt.pk)
+
+    in_order = sorted(excerpts, key=by_date_undated_last)
     assert listed == [excerpt.text[10:12] for excerpt in in_order]
 
 
@@ -586,13 +612,14 @@ def test_a_list_page_runs_as_many_queries_for_many_rows_as_for_few(
             CitationFactory(event=event, source=source)
             TestimonyFactory(case=case, event=event, examined_by=PartyFactory())
         url = reverse(name, kwargs={"case": case.slug})
-        for page in (1, 2):
-            client.get(url, {"page": page})
+        first = re.findall(r' id="(?:source|testimony)-(\d+)"', client.get(url).text)
+        for query in ("", "?page=2", f"?page=2&after={first[0]}"):
+            client.get(url + query)
             with QueryCounter() as queries:
-                assert client.get(url, {"page": page}).status_code == 200
+                assert client.get(url + query).status_code == 200
             counts.append(queries.count)
 
-    assert counts[0] == counts[2] and counts[1] == counts[3]
+    assert counts[:3] == counts[3:]
 
 
 @pytest.mark.django_db
@@ -618,6 +645,126 @@ def test_a_list_page_number_that_is_no_page_shows_the_nearest(
 
     assert response.status_code == 200
     assert f"Page {shown} of 2" in response.text
+
+
+def big_list(name: str, size: int, *, per_page: int, monkeypatch):
+    """A case with `size` rows in the list `name`, in pages of `per_page`; its URL
+    and the keys of its rows in list order."""
+    from casetracker import views
+
+    monkeypatch.setattr(views, "LIST_PAGE_SIZE", per_page)
+    case = CaseFactory()
+    days = [dt.date(2025, 3, 5), None, dt.date(2024, 1, 2)]
+    for n in range(size):
+        SourceFactory(case=case, published_on=days[n % 3], key=f"K{(n * 7) % 100:03d}")
+        TestimonyFactory(case=case, date=days[n % 3])
+    items = (
+        selectors.coverage_list(case=case)
+        if name == "case_coverage"
+        else selectors.testimony_list(case=case)
+    )
+    return reverse(name, kwargs={"case": case.slug}), [row.pk for row in items]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["case_testimony", "case_coverage"])
+def test_a_list_page_after_a_row_seeks_from_it_without_offset(
+    client, monkeypatch, name
+):
+    """A "Next" link names the row it follows: the page's keys are read by seeking
+    from that row in the list's index, whatever its depth, not by counting past the
+    rows before it."""
+    url, keys = big_list(name, 12, per_page=3, monkeypatch=monkeypatch)
+
+    with QueryCounter() as queries:
+        page = client.get(url, {"page": 3, "after": keys[5]}).text
+
+    shown = [int(pk) for pk in re.findall(r' id="(?:source|testimony)-(\d+)"', page)]
+    assert shown == keys[6:9]
+    assert "Page 3 of 4" in page
+    assert not any("OFFSET" in sql for sql in queries.statements)
+    assert pager_link(page, "next") == f"?page=4&after={keys[8]}"
+    assert pager_link(page, "prev") == f"?page=2&before={keys[6]}"
+    before = client.get(url, {"page": 2, "before": keys[6]}).text
+    assert [
+        int(pk) for pk in re.findall(r' id="(?:source|testimony)-(\d+)"', before)
+    ] == (keys[3:6])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [
+        ("case_coverage", "source_coverage_order"),
+        ("case_testimony", "testimony_list_order"),
+    ],
+)
+def test_each_seek_from_a_row_reads_the_lists_index_from_that_row(
+    monkeypatch, name, index
+):
+    """One index seek per term of the order: equal on the terms before it, a range
+    on it. The order's first term is an integer, so that PostgreSQL keeps it as an
+    index condition ("(date IS NULL) = false" it would turn into "date IS NOT
+    NULL", which no index of the condition seeks by)."""
+    from casetracker.keyset import seek_keys
+
+    url, keys = big_list(name, 9, per_page=3, monkeypatch=monkeypatch)
+    case = Case.objects.get(slug=url.split("/")[2])
+    items = (
+        selectors.coverage_list(case=case)
+        if name == "case_coverage"
+        else selectors.testimony_list(case=case)
+    )
+    dated = keys[1]  # a dated row with rows of its day and of later ones past it
+    sql, params = seek_keys(
+        items, items.query.order_by, dated, size=3
+    ).query.sql_with_params()
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            conditions = re.findall(r"Index Cond: (.*)", plan)
+            # The seeks that hold the first term equal to the row's (PostgreSQL
+            # picks as it likes for the first, on a few rows).
+            sought = [c for c in conditions if "IS NULL))::integer) = $" in c]
+            assert index in plan
+            assert len(sought) >= 2, plan
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+            sought = re.findall(rf"USING (?:COVERING )?INDEX {index} \((.*?)\)", plan)
+            assert len(sought) >= 3, plan
+            assert all(seek.startswith("case_id=? AND <expr>") for seek in sought)
+            assert all(">?" in seek or "<?" in seek for seek in sought), plan
+            assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["case_testimony", "case_coverage"])
+@pytest.mark.parametrize("cursor", ["after", "before"])
+@pytest.mark.parametrize(
+    "named", ["abc", "-1", "", "1.5", "99999999999999999999", "other case", "last"]
+)
+def test_a_list_link_naming_no_row_of_the_list_shows_the_page_by_number(
+    client, monkeypatch, name, cursor, named
+):
+    """A damaged link, a row of another case or one that has gone, or nothing past
+    the row named: the page its number says, never a 500."""
+    url, keys = big_list(name, 6, per_page=2, monkeypatch=monkeypatch)
+    _, other_keys = big_list(name, 1, per_page=2, monkeypatch=monkeypatch)
+    value = {"other case": other_keys[0], "last": keys[-1]}.get(named, named)
+    if cursor == "before" and named == "last":
+        value = keys[0]  # nothing before the first row
+
+    response = client.get(url, {"page": 2, cursor: value})
+
+    assert response.status_code == 200
+    shown = re.findall(r' id="(?:source|testimony)-(\d+)"', response.text)
+    assert [int(pk) for pk in shown] == keys[2:4]
+    assert "Page 2 of 3" in response.text
 
 
 @pytest.mark.django_db

@@ -2,9 +2,27 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Cast
 
 from ..choices import Confidence, DatePrecision
 from ..dates import format_date, validate_precision
+
+
+def undated_last(field: str) -> models.OrderBy:
+    """The first term of a list's order that puts rows with no `field` date last:
+    1 for those, 0 for the others, ascending.
+
+    Written the same way in a list's ORDER BY and in its index, so that each database
+    reads a page from the index in order: "NULLS LAST" itself has no index that
+    SQLite and PostgreSQL both accept (their DESC places NULLs apart, and SQLite
+    takes no NULLS in an index). An integer, not the condition itself: PostgreSQL
+    rewrites "(date IS NULL) = false" as "date IS NOT NULL", which it cannot seek
+    an index of the condition by (keyset.seek_keys needs to).
+    """
+    undated = models.ExpressionWrapper(
+        models.Q(**{f"{field}__isnull": True}), output_field=models.BooleanField()
+    )
+    return Cast(undated, models.IntegerField()).asc()
 
 
 class TimeStampedModel(models.Model):

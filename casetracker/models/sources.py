@@ -4,18 +4,13 @@ from django.urls import reverse
 
 from ..choices import COVERAGE_KINDS, DatePrecision, Reliability, SourceKind
 from ..dates import format_date, validate_precision
-from .base import TimeStampedModel
+from .base import TimeStampedModel, undated_last
 from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
-# The coverage list's order: newest first, undated last, then by key. Written the
-# same way in the list's ORDER BY and in its index (source_coverage_order), so that
-# each database reads a page from the index in order: "published_on DESC NULLS
-# LAST" itself has no index that SQLite and PostgreSQL both accept (PostgreSQL's
-# DESC puts NULLs first, and SQLite takes no NULLS in an index).
+# The coverage list's order: newest first, undated last, then by key (see
+# undated_last), in the list's query and its index (source_coverage_order).
 COVERAGE_ORDER = (
-    models.ExpressionWrapper(
-        models.Q(published_on__isnull=True), output_field=models.BooleanField()
-    ).asc(),
+    undated_last("published_on"),
     models.F("published_on").desc(),
     models.F("key").asc(),
     models.F("id").asc(),

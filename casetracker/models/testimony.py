@@ -6,7 +6,17 @@ from django.db import models
 from django.urls import reverse
 
 from ..choices import Examination, TestimonyForm, TestimonyKind
-from .base import ConfidenceModel, FuzzyDateModel, TimeStampedModel, require_same_case
+from .base import (
+    ConfidenceModel,
+    FuzzyDateModel,
+    TimeStampedModel,
+    require_same_case,
+    undated_last,
+)
+
+# The public testimony list's order: by date, undated last, on both databases (see
+# undated_last), in the list's query and its index (testimony_list_order).
+TESTIMONY_ORDER = (undated_last("date"), models.F("date").asc(), models.F("id").asc())
 
 QUOTE_MARKS = "\"'“”‘’«»"
 transcript_cite_validator = RegexValidator(
@@ -112,6 +122,10 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
             ),
             # A case's testimony in date order (the admin's list and date drill-down).
             models.Index(fields=["case", "date", "id"], name="testimony_case_date"),
+            # The public list, a page at a time (TESTIMONY_ORDER).
+            models.Index(
+                models.F("case"), *TESTIMONY_ORDER, name="testimony_list_order"
+            ),
         ]
 
     def __str__(self) -> str:

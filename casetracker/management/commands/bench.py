@@ -256,9 +256,11 @@ class Command(BaseCommand):
             event = Event.objects.filter(case=case).chronological()[position - 1]
             return f"?after={Cursor.of(event)}"
 
-        def listed(name: str, deep: int = 0):
+        def listed(name: str, deep: int = 0, *, by_number: bool = False):
             # The list's first page, or page `deep`, or its last where it has fewer
-            # (the small case's): page numbers read by OFFSET over the list's index.
+            # (the small case's): reached by its "Next" link, which names the row
+            # before it (a seek from that row), or `by_number` alone (OFFSET over
+            # the list's index).
             def url(case):
                 path = reverse(name, kwargs={"case": case.slug})
                 if not deep:
@@ -268,8 +270,12 @@ class Command(BaseCommand):
                     if name == "case_testimony"
                     else selectors.coverage_list(case=case)
                 )
-                last = -(-rows.count() // views.LIST_PAGE_SIZE)
-                return f"{path}?page={min(deep, last)}", {}
+                size = views.LIST_PAGE_SIZE
+                number = min(deep, -(-rows.count() // size))
+                if by_number:
+                    return f"{path}?page={number}", {}
+                before = rows.values_list("pk", flat=True)[(number - 1) * size - 1]
+                return f"{path}?page={number}&after={before}", {}
 
             return url
 
@@ -344,8 +350,16 @@ class Command(BaseCommand):
             ("case overview", lambda c: (c.get_absolute_url(), {})),
             ("testimony list", listed("case_testimony")),
             ("testimony list, page 100", listed("case_testimony", 100)),
+            (
+                "testimony list, page 100 by number",
+                listed("case_testimony", 100, by_number=True),
+            ),
             ("coverage list", listed("case_coverage")),
             ("coverage list, page 500", listed("case_coverage", 500)),
+            (
+                "coverage list, page 500 by number",
+                listed("case_coverage", 500, by_number=True),
+            ),
         ]
 
     def time_pair(self, client: Client, small: tuple, big: tuple) -> dict:
