@@ -387,7 +387,8 @@ class ListPaginator(paginator.Paginator):
     """Pages of a list (testimony, coverage) whose rows are read by key.
 
     A page's rows, with what they join and count (`rows`, of a queryset of keys), are
-    read by key alone, and the keys come from the list's index in `order`:
+    read by key alone, and the keys come from the list's index, in the order of its
+    queryset (`object_list`, ordered by OrderBy terms):
     - for a link that names the row before or after it (`after`, `before`: the rows
       a page's "Next" and "Previous" links name), by seeking from that row
       (keyset.seek_keys), so page 500 costs what page 2 does;

@@ -35,7 +35,8 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
     pages = {row["page"]: row for row in figures["pages"]}
     assert figures["events"] == {"big": 120, "small": 40}
     assert {"timeline, all filters", "case overview", "event page"} <= set(pages)
-    assert {"testimony list, page 100", "coverage list, page 500"} <= set(pages)
+    deep = {"testimony list, page 100", "coverage list, page 500"}
+    assert deep | {f"{name} by number" for name in deep} <= set(pages)
     for name, row in pages.items():
         assert row["small"]["status"] == row["big"]["status"] == 200, name
         assert row["small"]["queries"] > 0 and row["big"]["queries"] > 0, name

@@ -272,7 +272,7 @@ class Command(BaseCommand):
                 )
                 size = views.LIST_PAGE_SIZE
                 number = min(deep, -(-rows.count() // size))
-                if by_number:
+                if by_number or number < 2:
                     return f"{path}?page={number}", {}
                 before = rows.values_list("pk", flat=True)[(number - 1) * size - 1]
                 return f"{path}?page={number}&after={before}", {}
