@@ -18,7 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import F, OrderBy, Q, QuerySet, Subquery
+from django.db import connections
+from django.db.models import F, OrderBy, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessThan
 
@@ -202,46 +203,64 @@ def seek_keys(
     A term whose value is NULL in the boundary row takes no seek of its own, nor a
     place among the equal terms: it must follow a term that is the same for all rows
     where it is NULL (models.base.undated_last).
+
+    The seeks are written around the list's own query, compiled once: compiled by
+    the ORM one by one, they took 3 ms of Python, as long as OFFSET took to skip
+    12,500 keys. Each compares with the boundary row's values as read by a
+    subquery: given a value itself, SQLite puts it in place of the column in the
+    order's other terms (its constant propagation), which turns "CAST(date IS NULL
+    AS integer) = 0" into a constant, and the index's second column goes unsought.
     """
-    names = [f"seek_{n}" for n in range(len(order))]
-    terms = {name: term.expression for name, term in zip(names, order, strict=True)}
-    named = items.annotate(**terms)
-    found = list(named.filter(pk=boundary).values_list(*names)[:1])
-    if not found:
+    connection = connections[items.db]
+    quote = connection.ops.quote_name
+    names = [quote(f"seek_{n}") for n in range(len(order))]
+    listed, listed_params = (
+        items.annotate(
+            seek_row=F("pk"),
+            **{f"seek_{n}": term.expression for n, term in enumerate(order)},
+        )
+        .order_by()
+        .values("seek_row", *(f"seek_{n}" for n in range(len(order))))
+        .query.get_compiler(items.db)
+        .as_sql()
+    )
+    row = quote("seek_row")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(names)} FROM ({listed}) AS listed WHERE {row} = %s",
+            [*listed_params, boundary],
+        )
+        values = cursor.fetchone()
+    if values is None:
         return None
-    values = found[0]
-    way = [_turned(term) for term in order] if backwards else list(order)
-    row = items.model._base_manager.filter(pk=boundary).annotate(**terms).order_by()
+
+    def of_boundary(name: str) -> tuple[str, list]:
+        sql = f"(SELECT {name} FROM ({listed}) AS boundary WHERE {row} = %s)"
+        return sql, [*listed_params, boundary]
+
     parts, params = [], []
     for k, (name, term, value) in enumerate(zip(names, order, values, strict=True)):
         if value is None:
             continue
-        past = "lt" if term.descending != backwards else "gt"
-        # Equal to the row's own value, read by a subquery: given the value itself,
-        # SQLite puts it in place of the column in the order's other terms (its
-        # constant propagation), which turns "CAST(date IS NULL AS integer) = 0"
-        # into a constant, and the index's second column goes unsought.
-        equal = {
-            other: Subquery(row.values(other)[:1])
-            for other, fixed in zip(names[:k], values[:k], strict=True)
-            if fixed is not None
-        }
-        seek = named.filter(**equal, **{f"{name}__{past}": value})
-        # Ordered by the terms it does not hold equal: SQLite sorts a seek ordered
-        # by a term it holds equal to a subquery's value.
-        sql, seek_params = (
-            seek.order_by(*way[k:])
-            .values("pk")[:size]
-            .query.get_compiler(items.db)
-            .as_sql()
+        conditions, condition_params = [], []
+        for other, fixed in zip(names[:k], values[:k], strict=True):
+            if fixed is not None:
+                sql, sql_params = of_boundary(other)
+                conditions.append(f"{other} = {sql}")
+                condition_params.extend(sql_params)
+        sql, sql_params = of_boundary(name)
+        past = "<" if term.descending != backwards else ">"
+        conditions.append(f"{name} {past} {sql}")
+        condition_params.extend(sql_params)
+        way = ", ".join(
+            f"{later} {'DESC' if later_term.descending != backwards else 'ASC'}"
+            for later, later_term in zip(names[k:], order[k:], strict=True)
         )
-        parts.append(f"SELECT * FROM ({sql}) AS seek_{k}")
-        params.extend(seek_params)
+        parts.append(
+            f"SELECT * FROM (SELECT {row} FROM ({listed}) AS listed"
+            f" WHERE {' AND '.join(conditions)} ORDER BY {way} LIMIT {int(size)})"
+            f" AS seek_{k}"
+        )
+        params.extend([*listed_params, *condition_params])
     keys = RawSQL(" UNION ALL ".join(parts), params)
     return items.model._base_manager.filter(pk__in=keys).order_by().values("pk")
-
-
-def _turned(term: OrderBy) -> OrderBy:
-    turned = term.copy()
-    turned.reverse_ordering()
-    return turned
