@@ -316,7 +316,7 @@ def testimony_list(
     return _testimony_shown(items)
 
 
-def testimony_rows(keys: QuerySet) -> QuerySet[Testimony]:
+def testimony_rows(keys: QuerySet | list[int]) -> QuerySet[Testimony]:
     """The excerpts of these keys, as testimony_list shows them (ListPaginator)."""
     return _testimony_shown(Testimony.objects.filter(pk__in=keys))
 
@@ -341,7 +341,7 @@ def coverage_list(
     return items.order_by(*COVERAGE_ORDER)
 
 
-def coverage_rows(keys: QuerySet) -> QuerySet[Source]:
+def coverage_rows(keys: QuerySet | list[int]) -> QuerySet[Source]:
     """The press items of these keys as the coverage list shows them, each with the
     number of events it is cited by (ListPaginator)."""
     cited = (
