@@ -977,3 +977,33 @@ def test_an_event_picker_page_past_any_count_is_a_404(staff_client):
     )
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_the_testimony_list_reads_its_order_from_an_index(staff_client, filtered):
+    """By case, then by date with undated excerpts last. Written "date NULLS LAST",
+    SQLite sorted every excerpt the list holds for each page (98 ms for 250,000)."""
+    case = CaseFactory()
+    undated = TestimonyFactory(case=case, date=None)
+    later = TestimonyFactory(case=case, date=dt.date(2026, 5, 1))
+    earlier = TestimonyFactory(case=case, date=dt.date(2026, 4, 1))
+    url = reverse("admin:casetracker_testimony_changelist")
+
+    with QueryCounter() as queries:
+        response = staff_client.get(
+            url, {"case__id__exact": case.pk} if filtered else {}
+        )
+
+    shown = [excerpt.pk for excerpt in response.context["cl"].result_list]
+    assert shown == [earlier.pk, later.pk, undated.pk]
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL picks any plan for a few rows; its index order is the same
+    (rows,) = [
+        (sql, params)
+        for sql, params in zip(queries.statements, queries.params, strict=True)
+        if "transcript_cite" in sql and "ORDER BY" in sql
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {rows[0]}", rows[1])
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "testimony_list_order" in plan and "TEMP B-TREE" not in plan, plan
