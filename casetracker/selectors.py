@@ -394,7 +394,8 @@ class ListPaginator(paginator.Paginator):
       (keyset.seek_keys), so page 500 costs what page 2 does;
     - otherwise (a page number alone, or a named row that is no longer in the list)
       by OFFSET over the index's keys.
-    The page number is kept beside the named row, for "Page N of M".
+    The page number is kept beside the named row, for "Page N of M". The count is
+    kept per revision of the case (`case`).
 
     Sliced as one query, the databases computed each skipped row's joins and counts
     too: page 500 of a big case's coverage made PostgreSQL count the events of
@@ -403,12 +404,34 @@ class ListPaginator(paginator.Paginator):
     the whole case's index in order to find the page's 25 keys (11 ms).
     """
 
-    def __init__(self, object_list, per_page, *, rows: Callable[[QuerySet], QuerySet]):
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        rows: Callable[[QuerySet], QuerySet],
+        case: Case | None = None,
+    ):
         super().__init__(object_list, per_page)
         self.rows = rows
+        self.case = case
         self.order: Sequence[OrderBy] = object_list.query.order_by
         if not all(isinstance(term, OrderBy) for term in self.order):
             raise TypeError("A list is ordered by OrderBy terms to seek in it.")
+
+    @functools.cached_property
+    def count(self) -> int:
+        """The rows of the list, kept per revision of `case` when it is given: a list
+        counted every row its filters allow on every request, for its "N items"
+        and its last page (50,000 excerpts: 4 ms on PostgreSQL)."""
+        if self.case is None:
+            return self.object_list.count()
+        try:
+            sql, params = self.object_list.query.sql_with_params()
+        except EmptyResultSet:  # a list that can hold nothing
+            return 0
+        digest = hashlib.sha256(f"{sql}\x1f{params!r}".encode()).hexdigest()
+        return per_revision(self.case, f"list-count:{digest}", self.object_list.count)
 
     def get_page(
         self, number, *, after: str | None = None, before: str | None = None

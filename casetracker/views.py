@@ -407,7 +407,7 @@ def case_testimony(request: HtmxHttpRequest, case: str) -> HttpResponse:
     form.is_valid()
     items = selectors.testimony_list(case=case_obj, **form.filters)
     page = selectors.ListPaginator(
-        items, LIST_PAGE_SIZE, rows=selectors.testimony_rows
+        items, LIST_PAGE_SIZE, rows=selectors.testimony_rows, case=case_obj
     ).get_page(**_list_page(request))
     context = {"case": case_obj, "form": form, "testimony": page, "page": page}
     return _render_filtered(request, "pages/case_testimony.html", "results", context)
@@ -425,7 +425,7 @@ def case_coverage(request: HtmxHttpRequest, case: str) -> HttpResponse:
     form.is_valid()
     items = selectors.coverage_list(case=case_obj, **form.filters)
     page = selectors.ListPaginator(
-        items, LIST_PAGE_SIZE, rows=selectors.coverage_rows
+        items, LIST_PAGE_SIZE, rows=selectors.coverage_rows, case=case_obj
     ).get_page(**_list_page(request))
     context = {"case": case_obj, "form": form, "coverage": page, "page": page}
     return _render_filtered(request, "pages/case_coverage.html", "results", context)
