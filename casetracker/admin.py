@@ -341,8 +341,8 @@ class WithinCaseMixin:
     that the case's rows of the list name. With no case chosen, the filter lists
     what its base class lists if that is at most UNSCOPED_CHOICES_MAX rows (a site
     of one case keeps its filter); past that it lists only the rows already chosen
-    and asks for a case (`too_many`, shown by its template), having read no more
-    than that many and one keys to know it.
+    and asks for a case (`too_many`, shown by its template). To know which, it
+    reads at most one key more than that many.
     """
 
     template = "admin/casetracker/within_case_filter.html"
