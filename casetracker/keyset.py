@@ -237,6 +237,9 @@ def seek_keys(
     if values is None:
         return None
 
+    def down(term: OrderBy) -> bool:  # the way this read walks the term
+        return term.descending != backwards
+
     parts, params = [], [*named_params]
     for k, (name, term, value) in enumerate(zip(names, order, values, strict=True)):
         if value is None:
@@ -246,10 +249,10 @@ def seek_keys(
             for other, fixed in zip(names[:k], values[:k], strict=True)
             if fixed is not None
         ]
-        past = "<" if term.descending != backwards else ">"
+        past = "<" if down(term) else ">"
         conditions.append(f"{name} {past} (SELECT {name} FROM seek_boundary)")
         way = ", ".join(
-            f"{later} {'DESC' if later_term.descending != backwards else 'ASC'}"
+            f"{later} {'DESC' if down(later_term) else 'ASC'}"
             for later, later_term in zip(names[k:], order[k:], strict=True)
         )
         parts.append(

@@ -386,7 +386,7 @@ def coverage_outlets(*, case: Case) -> list[str]:
 class ListPaginator(paginator.Paginator):
     """Pages of a list (testimony, coverage) whose rows are read by key.
 
-    A page's rows, with what they join and count (`rows`, of a queryset of keys), are
+    A page's rows, with what they join and count (`rows`, of the page's keys), are
     read by key alone, and the keys come from the list's index, in the order of its
     queryset (`object_list`, ordered by OrderBy terms):
     - for a link that names the row before or after it (`after`, `before`: the rows
@@ -409,7 +409,7 @@ class ListPaginator(paginator.Paginator):
         object_list,
         per_page,
         *,
-        rows: Callable[[QuerySet], QuerySet],
+        rows: Callable[[QuerySet | list[int]], QuerySet],
         case: Case | None = None,
     ):
         super().__init__(object_list, per_page)
