@@ -19,7 +19,7 @@ from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from simple_history.utils import get_m2m_reverse_field_name
 
-from . import exports, imports, login_limits, search, selectors
+from . import exports, imports, login_limits, search, selectors, services
 from .admin_pickers import PickersInlineMixin, PickersMixin
 from .keyset import row_key
 from .models import (
@@ -491,16 +491,70 @@ class CaseAdmin(ProtectReferencedAdmin):
         return obj._event_count
 
     def get_urls(self) -> list[URLPattern]:
-        # Before the default URLs: their "<path:object_id>/" would swallow this one.
+        # Before the default URLs: their "<path:object_id>/" would swallow these.
         import_view = self.admin_site.admin_view(self.import_timeline_view)
+        delete_all_view = self.admin_site.admin_view(self.delete_all_view)
         return [
             path(
                 "<path:object_id>/import/",
                 import_view,
                 name="casetracker_case_import_timeline",
             ),
+            path(
+                "<path:object_id>/delete-all/",
+                delete_all_view,
+                name="casetracker_case_delete_all",
+            ),
             *super().get_urls(),
         ]
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Django's page, which refuses a case that rows still refer to; it links to
+        delete_all_view for a user who may delete all of them."""
+        if request.user.has_perms(CASE_DELETE_PERMISSIONS):
+            url = reverse(
+                f"{self.admin_site.name}:casetracker_case_delete_all", args=(object_id,)
+            )
+            extra_context = {**(extra_context or {}), "delete_all_url": url}
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_all_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Delete the case with everything in it (services.case_delete), once its
+        slug is typed again.
+
+        Needs the delete permission on every kind of row it deletes. A case of more
+        than CASE_DELETE_ADMIN_MAX events is left to `manage.py delete_case`: a
+        million events take about a minute, past the app server's timeout.
+        """
+        if not request.user.has_perms(CASE_DELETE_PERMISSIONS):
+            raise PermissionDenied
+        case = self.get_object(request, unquote(object_id))
+        if case is None:
+            raise Http404("No such case.")
+        contents = selectors.case_contents(case=case)
+        too_big = contents[0][0] > CASE_DELETE_ADMIN_MAX
+        form = CaseDeleteForm(case, request.POST if request.method == "POST" else None)
+        if not too_big and form.is_valid():
+            deleted = services.case_delete(case)
+            messages.success(
+                request, f"Deleted case “{case}”: {services.deleted_text(deleted)}."
+            )
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:casetracker_case_changelist")
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Delete the case with everything in it",
+            "opts": self.opts,
+            "original": case,
+            "form": form,
+            "contents": [f"{count:,} {noun}" for count, noun in contents],
+            "too_big": too_big,
+            "admin_max": f"{CASE_DELETE_ADMIN_MAX:,}",
+        }
+        return TemplateResponse(
+            request, "admin/casetracker/case/delete_all.html", context
+        )
 
     def import_timeline_view(
         self, request: HttpRequest, object_id: str
@@ -956,6 +1010,55 @@ class CitationAdmin(CappedListMixin, HistoryAdmin):
                 "event", "testimony__witness", "claim", "status_change__claim"
             )
         )
+
+
+# The case's "Delete with everything in it" page (CaseAdmin.delete_all_view)
+
+CASE_DELETE_PERMISSIONS = tuple(
+    f"casetracker.delete_{name}"
+    for name in (
+        "case",
+        "proceeding",
+        "party",
+        "caseparty",
+        "claim",
+        "claimstatuschange",
+        "event",
+        "testimony",
+        "source",
+        "citation",
+    )
+)
+# Events the admin deletes with their case in one request: about 5 s here (see
+# docs/performance.md); a bigger case is left to `manage.py delete_case`.
+CASE_DELETE_ADMIN_MAX = 100_000
+
+
+class CaseDeleteForm(forms.Form):
+    """The case's slug, typed again: a deletion of this size deserves more than a
+    click."""
+
+    label_suffix = ""
+
+    slug = forms.CharField(
+        label="Type the case's slug to confirm",
+        max_length=200,
+        strip=True,
+    )
+
+    def __init__(self, case: Case, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["slug"].help_text = f"The slug is “{case.slug}”."
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        if slug != self.case.slug:
+            raise forms.ValidationError(
+                f"That is not this case's slug (“{self.case.slug}”): nothing was "
+                "deleted."
+            )
+        return slug
 
 
 # The case's "Import timeline CSV" page (CaseAdmin.import_timeline_view)

@@ -57,6 +57,7 @@ from .models import (
     Testimony,
 )
 from .models.events import TIMELINE_ORDER
+from .models.protection import noun
 from .models.search import POSITION_DAY_SHIFT, timeline_position
 from .models.sources import COVERAGE_ORDER
 from .models.testimony import TESTIMONY_ORDER
@@ -88,6 +89,23 @@ def case_event_count() -> Coalesce:
     months = CaseMonth.objects.filter(case=OuterRef("pk")).order_by()
     total = months.values("case").annotate(n=Sum("events")).values("n")
     return Coalesce(Subquery(total, output_field=IntegerField()), 0)
+
+
+def case_contents(*, case: Case) -> list[tuple[int, str]]:
+    """What deleting the case takes with it, as (count, noun) pairs: what an editor
+    is asked to confirm. Events come from the counts by month, the rest from each
+    table's case index."""
+    counts = [(event_count(case_id=case.pk), Event)] + [
+        (model.objects.filter(**{lookup: case}).count(), model)
+        for model, lookup in (
+            (Testimony, "case"),
+            (Source, "case"),
+            (Claim, "case"),
+            (Proceeding, "case"),
+            (CaseParty, "case"),
+        )
+    ]
+    return [(count, noun(model, count)) for count, model in counts]
 
 
 def case_list(*, q: str = "", statuses: Sequence[str] = ()) -> QuerySet[Case]:

@@ -59,6 +59,7 @@ from ...models import (
     Source,
     Testimony,
 )
+from ...services import case_delete, deleted_text
 
 BATCH_SIZE = 5_000  # rows per INSERT, and events per transaction
 START = dt.date(2014, 1, 6)
@@ -390,9 +391,8 @@ class Command(BaseCommand):
         if existing is not None:
             deleted = case_delete(existing)
             self.stdout.write(
-                f"Deleted case {slug!r}: "
-                + ", ".join(f"{n:,} {name}" for name, n in deleted.items() if n)
-                + f" ({time.perf_counter() - started:.1f} s)."
+                f"Deleted case {slug!r}: {deleted_text(deleted)}"
+                f" ({time.perf_counter() - started:.1f} s)."
             )
         generator = SyntheticCase(
             slug=slug, events=events, parties=parties, claims=claims, seed=seed
@@ -495,132 +495,6 @@ def insert_sql(model: type[models.Model], *names: str) -> str:
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(column) for column in columns)}) VALUES "
     )
-
-
-def case_delete(case: Case) -> dict[str, int]:
-    """Delete a case and everything of it, in dependency order, in one transaction.
-
-    Each step is one DELETE ... WHERE id IN (SELECT ...): QuerySet.delete() would load a
-    million events into memory to run its PROTECT checks. Parties go only when nothing
-    else (another case's role, event, testimony, ...) still refers to them.
-    """
-
-    def links(model, name):
-        field = model._meta.get_field(name)
-        through = field.remote_field.through
-        return through._base_manager.filter(**{f"{field.m2m_field_name()}__case": case})
-
-    # Every party this case refers to: the candidates for deletion at the end.
-    party_columns = (
-        (CaseParty.objects.filter(case=case), "party"),
-        (links(Event, "parties"), "party"),
-        (Testimony.objects.filter(case=case), "witness"),
-        (Testimony.objects.filter(case=case), "examined_by"),
-        (Proceeding.objects.filter(case=case), "judge"),
-        (links(Claim, "asserted_by"), "party"),
-        (links(Claim, "against"), "party"),
-        (links(Source, "parties"), "party"),
-        (links(CaseParty, "represents"), "party"),
-    )
-    with transaction.atomic(), search.deferred_sync():
-        # The search index: this case's entries go; events of other cases that cite
-        # its sources (the admin forbids it, data files might not) lose headlines.
-        search.unindex_events(Event.objects.filter(case=case))
-        citing = list(
-            Event.objects.filter(citations__source__case=case)
-            .exclude(case=case)
-            .values_list("pk", flat=True)
-            .distinct()
-        )
-        party_ids = set()
-        for queryset, column in party_columns:
-            party_ids.update(
-                queryset.order_by().values_list(column, flat=True).distinct()
-            )
-        party_ids.discard(None)
-        proceeding_sources = Proceeding.sources.through
-        party_sources = Party.sources.through
-        steps = (
-            (
-                "citations",
-                Citation.objects.filter(
-                    models.Q(source__case=case)
-                    | models.Q(event__case=case)
-                    | models.Q(testimony__case=case)
-                    | models.Q(claim__case=case)
-                    | models.Q(status_change__claim__case=case)
-                ),
-            ),
-            ("testimony claim links", links(Testimony, "claims")),
-            ("testimony", Testimony.objects.filter(case=case)),
-            (
-                "claim status changes",
-                ClaimStatusChange.objects.filter(claim__case=case),
-            ),
-            ("event party links", links(Event, "parties")),
-            ("event claim links", links(Event, "claims")),
-            ("events", Event.objects.filter(case=case)),
-            ("claim party links", links(Claim, "asserted_by")),
-            ("claim party links", links(Claim, "against")),
-            ("claims", Claim.objects.filter(case=case)),
-            ("party role links", links(CaseParty, "represents")),
-            ("party role links", links(CaseParty, "sources")),
-            ("party roles", CaseParty.objects.filter(case=case)),
-            ("source links", links(Source, "parties")),
-            ("source links", party_sources._base_manager.filter(source__case=case)),
-            (
-                "source links",
-                proceeding_sources._base_manager.filter(
-                    models.Q(source__case=case) | models.Q(proceeding__case=case)
-                ),
-            ),
-            ("sources", Source.objects.filter(case=case)),
-            ("proceedings", Proceeding.objects.filter(case=case)),
-            ("cases", Case.objects.filter(pk=case.pk)),
-        )
-        deleted = Counter()
-        for name, queryset in steps:
-            deleted[name] += raw_delete(queryset)
-        orphans = Party.objects.filter(pk__in=sorted(party_ids))
-        for condition in party_references():
-            orphans = orphans.filter(~condition)
-        deleted["parties"] += raw_delete(orphans)
-        search.reindex_events(Event.objects.filter(pk__in=citing))
-    return dict(deleted)
-
-
-def party_references() -> Iterator[models.Exists]:
-    """One Exists() per table that can point at a party, found from the model meta.
-
-    Looked up rather than listed, so a relation added later still protects a party
-    that another case uses.
-    """
-    outer = models.OuterRef("pk")
-    for rel in Party._meta.related_objects:
-        if rel.many_to_many:
-            model, name = rel.through, rel.field.m2m_reverse_field_name()
-        else:
-            model, name = rel.related_model, rel.field.name
-        yield models.Exists(model._base_manager.filter(**{name: outer}))
-    for field in Party._meta.many_to_many:
-        through = field.remote_field.through
-        yield models.Exists(
-            through._base_manager.filter(**{field.m2m_field_name(): outer})
-        )
-
-
-def raw_delete(queryset: models.QuerySet) -> int:
-    """DELETE the queryset's rows in one statement, without loading them."""
-    model = queryset.model
-    quote = connection.ops.quote_name
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {quote(model._meta.db_table)} "
-            f"WHERE {quote(model._meta.pk.column)} IN ({sql})",
-            params,
-        )
-        return cursor.rowcount
 
 
 def instance_maker(model: type[models.Model], *attnames: str):
