@@ -19,18 +19,25 @@ from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from simple_history.utils import get_m2m_reverse_field_name
 
-from . import exports, imports, login_limits, search, selectors, services
+from . import backups, exports, imports, login_limits, search, selectors, services
 from .admin_pickers import PickersInlineMixin, PickersMixin
 from .keyset import row_key
 from .models import (
@@ -505,25 +512,71 @@ class CaseAdmin(ProtectReferencedAdmin):
                 delete_all_view,
                 name="casetracker_case_delete_all",
             ),
+            path(
+                "<path:object_id>/backup/",
+                self.admin_site.admin_view(self.backup_view),
+                name="casetracker_case_backup",
+            ),
             *super().get_urls(),
         ]
+
+    def _case_url(self, name: str, object_id: str) -> str:
+        return reverse(
+            f"{self.admin_site.name}:casetracker_case_{name}", args=(object_id,)
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Django's page, with a link to the case's backup for a user who may read
+        every row of it."""
+        if request.user.has_perms(CASE_BACKUP_PERMISSIONS):
+            url = self._case_url("backup", object_id)
+            extra_context = {**(extra_context or {}), "backup_url": url}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
         """Django's page, which refuses a case that rows still refer to; it links to
         delete_all_view for a user who may delete all of them."""
         if request.user.has_perms(CASE_DELETE_PERMISSIONS):
-            url = reverse(
-                f"{self.admin_site.name}:casetracker_case_delete_all", args=(object_id,)
-            )
+            url = self._case_url("delete_all", object_id)
             extra_context = {**(extra_context or {}), "delete_all_url": url}
         return super().delete_view(request, object_id, extra_context)
+
+    def backup_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The case's backup as a .gz download, what `manage.py backup_case` writes
+        and `restore_case` reads: an editor's copy before a deletion or a big import.
+
+        Needs the view permission on every kind of row in it. Streamed as it is read
+        from one snapshot of the database; a case of more than WHOLE_CASE_ADMIN_MAX
+        events is left to the command (100,000 took 7 s here).
+        """
+        if not request.user.has_perms(CASE_BACKUP_PERMISSIONS):
+            raise PermissionDenied
+        case = self.get_object(request, unquote(object_id))
+        if case is None:
+            raise Http404("No such case.")
+        if selectors.event_count(case_id=case.pk) > WHOLE_CASE_ADMIN_MAX:
+            messages.error(
+                request,
+                f"“{case}” has more than {WHOLE_CASE_ADMIN_MAX:,} events, more than "
+                "the admin backs up in one request. Run "
+                f"manage.py backup_case {case.slug} -o FILE on the server instead.",
+            )
+            return HttpResponseRedirect(self._case_url("change", object_id))
+        response = StreamingHttpResponse(
+            backups.case_backup_gzip(case=case), content_type="application/gzip"
+        )
+        stamp = timezone.now().strftime("%Y-%m-%d-%H%M%S")
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"{case.slug}-backup-{stamp}.json.gz"
+        )
+        return response
 
     def delete_all_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Delete the case with everything in it (services.case_delete), once its
         slug is typed again.
 
         Needs the delete permission on every kind of row it deletes. A case of more
-        than CASE_DELETE_ADMIN_MAX events is left to `manage.py delete_case`: a
+        than WHOLE_CASE_ADMIN_MAX events is left to `manage.py delete_case`: a
         million events take about a minute, past the app server's timeout.
         """
         if not request.user.has_perms(CASE_DELETE_PERMISSIONS):
@@ -532,7 +585,7 @@ class CaseAdmin(ProtectReferencedAdmin):
         if case is None:
             raise Http404("No such case.")
         contents = selectors.case_contents(case=case)
-        too_big = contents[0][0] > CASE_DELETE_ADMIN_MAX
+        too_big = contents[0][0] > WHOLE_CASE_ADMIN_MAX
         form = CaseDeleteForm(case, request.POST if request.method == "POST" else None)
         if not too_big and form.is_valid():
             deleted = services.case_delete(case)
@@ -550,7 +603,12 @@ class CaseAdmin(ProtectReferencedAdmin):
             "form": form,
             "contents": [f"{count:,} {noun}" for count, noun in contents],
             "too_big": too_big,
-            "admin_max": f"{CASE_DELETE_ADMIN_MAX:,}",
+            "admin_max": f"{WHOLE_CASE_ADMIN_MAX:,}",
+            "backup_url": (
+                self._case_url("backup", object_id)
+                if request.user.has_perms(CASE_BACKUP_PERMISSIONS)
+                else None
+            ),
         }
         return TemplateResponse(
             request, "admin/casetracker/case/delete_all.html", context
@@ -1014,25 +1072,23 @@ class CitationAdmin(CappedListMixin, HistoryAdmin):
 
 # The case's "Delete with everything in it" page (CaseAdmin.delete_all_view)
 
-CASE_DELETE_PERMISSIONS = tuple(
-    f"casetracker.delete_{name}"
-    for name in (
-        "case",
-        "proceeding",
-        "party",
-        "caseparty",
-        "claim",
-        "claimstatuschange",
-        "event",
-        "testimony",
-        "source",
-        "citation",
+
+def _on_every_case_table(action: str) -> tuple[str, ...]:
+    """The permission to `action` each kind of row a case's backup holds, which
+    are the rows its deletion deletes."""
+    return tuple(
+        f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+        for model in backups.MODELS
     )
-)
-# Events the admin deletes with their case in one request: 100,000 took 4.3 s on
-# SQLite and 9.6 s on PostgreSQL on the 2-core machine (docs/performance.md), a third
-# of the app server's 30 s timeout. A bigger case is left to `manage.py delete_case`.
-CASE_DELETE_ADMIN_MAX = 100_000
+
+
+CASE_DELETE_PERMISSIONS = _on_every_case_table("delete")
+CASE_BACKUP_PERMISSIONS = _on_every_case_table("view")
+# Events the admin deletes or backs up with their case in one request. Deleting
+# 100,000 took 4.3 s on SQLite and 9.6 s on PostgreSQL on the 2-core machine, backing
+# them up 7 s (docs/performance.md): a third of the app server's 30 s timeout. A
+# bigger case is left to `manage.py delete_case` and `backup_case`.
+WHOLE_CASE_ADMIN_MAX = 100_000
 
 
 class CaseDeleteForm(forms.Form):

@@ -1,16 +1,18 @@
 """Deleting a case with everything in it: services.case_delete, `manage.py
-delete_case` and the admin's page for it."""
+delete_case` and the admin's page for it; and the admin's backup download that
+goes before it."""
 
 import io
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 
 from casetracker import admin as case_admin
 from casetracker import search
-from casetracker.backups import case_restore
+from casetracker.backups import backup_read, case_restore
 from casetracker.db import QueryCounter
 from casetracker.models import (
     Case,
@@ -39,6 +41,10 @@ pytestmark = pytest.mark.django_db
 
 def delete_all_url(case: Case) -> str:
     return reverse("admin:casetracker_case_delete_all", args=(case.pk,))
+
+
+def backup_url(case: Case) -> str:
+    return reverse("admin:casetracker_case_backup", args=(case.pk,))
 
 
 def case_rows(case_id: int) -> dict[str, int]:
@@ -247,7 +253,7 @@ def test_the_slug_deletes_the_case_and_records_who(staff_client):
 
 
 def test_a_case_past_the_admin_limit_is_left_to_the_command(staff_client, monkeypatch):
-    monkeypatch.setattr(case_admin, "CASE_DELETE_ADMIN_MAX", 2)
+    monkeypatch.setattr(case_admin, "WHOLE_CASE_ADMIN_MAX", 2)
     case = CaseFactory()
     EventFactory.create_batch(3, case=case)
 
@@ -291,3 +297,112 @@ def test_an_unknown_case_is_not_found(staff_client, object_id):
 
     assert staff_client.get(url).status_code == 404
     assert staff_client.post(url, {"slug": "x"}).status_code == 404
+
+
+# The admin's backup download
+
+
+def test_the_downloaded_backup_brings_the_deleted_case_back(staff_client):
+    case = small_case()
+    before = snapshot()
+
+    response = staff_client.get(backup_url(case))
+    data = b"".join(response.streaming_content)
+    case_delete(case)
+    case_restore(data=data)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/gzip"
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="{case.slug}-backup-'
+    )
+    assert data[:2] == b"\x1f\x8b"
+    assert backup_read(data)["case"] == case.slug
+    assert snapshot() == before
+
+
+def test_a_big_backup_is_sent_in_pieces():
+    """Compressed as it is read: more than one piece for a case bigger than one."""
+    from casetracker.backups import case_backup_gzip
+
+    case = CaseFactory()
+    for _ in range(60):
+        LinkedEventFactory(case=case, summary="x" * 2000)
+
+    pieces = list(case_backup_gzip(case=case))
+
+    assert len(pieces) > 1
+    assert backup_read(b"".join(pieces))["tables"]
+    assert sum(len(p) for p in pieces) < 60 * 2000  # compressed
+
+
+def test_the_case_page_links_to_its_backup_for_who_may_read_it(staff_client):
+    case = LinkedEventFactory().case
+    change = reverse("admin:casetracker_case_change", args=(case.pk,))
+    editor = UserFactory(is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    editor_client = Client()
+    editor_client.force_login(editor)
+
+    page = staff_client.get(change).text
+    delete_page = staff_client.get(delete_all_url(case)).text
+    editors_page = editor_client.get(change).text
+
+    assert f'href="{backup_url(case)}"' in page
+    assert f'href="{backup_url(case)}"' in editors_page  # Editors view every row
+    assert f'href="{backup_url(case)}"' in delete_page
+
+
+def test_the_backup_needs_the_view_permission_on_every_row(client):
+    case = LinkedEventFactory().case
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_case", "change_case"])
+    )
+    client.force_login(user)
+
+    page = client.get(reverse("admin:casetracker_case_change", args=(case.pk,)))
+    response = client.get(backup_url(case))
+
+    assert page.status_code == 200 and backup_url(case) not in page.text
+    assert response.status_code == 403
+
+
+def test_a_case_past_the_admin_limit_is_backed_up_by_the_command(
+    staff_client, monkeypatch
+):
+    monkeypatch.setattr(case_admin, "WHOLE_CASE_ADMIN_MAX", 2)
+    case = CaseFactory()
+    EventFactory.create_batch(3, case=case)
+
+    response = staff_client.get(backup_url(case), follow=True)
+
+    assert not response.streaming
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:casetracker_case_change", args=(case.pk,)
+    )
+    assert f"manage.py backup_case {case.slug} -o FILE" in response.text
+
+
+@pytest.mark.parametrize("object_id", ["999999", "abc"])
+def test_the_backup_of_an_unknown_case_is_not_found(staff_client, object_id):
+    url = reverse("admin:casetracker_case_backup", args=(object_id,))
+
+    assert staff_client.get(url).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_download_reads_one_snapshot_outside_any_transaction(client):
+    """As served: no test transaction around it, so on PostgreSQL the download's
+    own transaction is the outermost and takes its REPEATABLE READ snapshot."""
+    from tests.factories import StaffFactory
+
+    case = small_case()
+    client.force_login(StaffFactory())
+
+    response = client.get(backup_url(case))
+    data = b"".join(response.streaming_content)
+    response.close()
+
+    assert backup_read(data)["case"] == case.slug
+    assert Event.objects.filter(case=case).count() == 1
