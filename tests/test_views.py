@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from casetracker import selectors
+from casetracker.choices import COVERAGE_KINDS
 from casetracker.db import QueryCounter
 from casetracker.keyset import Cursor
 from casetracker.models import Case, CaseParty, Claim, Event
@@ -544,7 +545,8 @@ def test_a_coverage_page_reads_its_keys_in_order_from_the_lists_index():
 
 @pytest.mark.django_db
 def test_the_outlets_a_coverage_list_offers_are_read_from_indexes_alone():
-    """Not from every press item of the case (35 ms for 42,000 on SQLite)."""
+    """A seek per name, not a read of every press item of the case (2.7 ms for
+    42,000 on SQLite; 35 ms before the indexes)."""
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL picks any index for a few rows; the bench measures it.")
     case = CaseFactory()
@@ -559,10 +561,16 @@ def test_the_outlets_a_coverage_list_offers_are_read_from_indexes_alone():
                 cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
                 plans.append(" ".join(str(row) for row in cursor.fetchall()))
 
-    assert len(plans) == 2
-    indexes = ("source_case_kind_outlet", "source_case_kind_original")
-    for plan, index in zip(plans, indexes, strict=True):
-        assert f"COVERING INDEX {index}" in plan
+    # A statement per kind of press item and name; each steps through its index
+    # from one name to the next.
+    assert len(plans) == 2 * len(COVERAGE_KINDS)
+    indexes = {
+        "source_case_kind_outlet": "outlet",
+        "source_case_kind_original": "original_outlet",
+    }
+    for index, column in indexes.items():
+        stepping = f"COVERING INDEX {index} (case_id=? AND kind=? AND {column}>?)"
+        assert sum(stepping in plan for plan in plans) == len(COVERAGE_KINDS)
 
 
 @pytest.mark.django_db
