@@ -182,7 +182,7 @@ def test_the_command_writes_a_backup_first(tmp_path):
 def test_the_command_deletes_nothing_when_the_backup_cannot_be_written(tmp_path):
     case = LinkedEventFactory().case
 
-    with pytest.raises(CommandError, match="nothing deleted"):
+    with pytest.raises(CommandError, match="in. Nothing deleted."):
         call_command(
             "delete_case",
             case.slug,
@@ -225,14 +225,24 @@ def test_the_page_lists_what_goes_and_asks_for_the_slug(staff_client):
     assert Case.objects.filter(pk=case.pk).exists()
 
 
-def test_a_wrong_slug_deletes_nothing(staff_client):
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("musk-v-openai", "That is not this case&#x27;s slug"),
+        ("<b>x</b>", "That is not this case&#x27;s slug"),
+        ("", "This field is required."),
+        ("x" * 300, "Ensure this value has at most 200 characters"),
+    ],
+)
+def test_a_wrong_slug_deletes_nothing(staff_client, typed, error):
     case = small_case()
     before = snapshot()
 
-    response = staff_client.post(delete_all_url(case), {"slug": "musk-v-openai"})
+    response = staff_client.post(delete_all_url(case), {"slug": typed})
 
     assert response.status_code == 200
-    assert "That is not this case&#x27;s slug" in response.text
+    assert error in response.text
+    assert "<b>x</b>" not in response.text
     assert snapshot() == before
 
 

@@ -1,12 +1,11 @@
 """manage.py backup_case <slug> -o FILE: a complete, versioned JSON snapshot of one case."""
 
 import sys
-from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from ...backups import case_backup, case_backup_to_file
-from ...models import Case
+from ...backups import case_backup
+from ..case_commands import backup_to, case_named
 
 
 class Command(BaseCommand):
@@ -26,23 +25,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, case: str, output: str, **options) -> None:
-        try:
-            case_obj = Case.objects.get(slug=case)
-        except Case.DoesNotExist:
-            raise CommandError(f"No case with slug {case!r}.") from None
+        case_obj = case_named(case)
         if output == "-":
             case_backup(case=case_obj, stream=sys.stdout)
             return
-        path = Path(output)
-        if not path.parent.is_dir():
-            raise CommandError(f"No directory {path.parent} to write {path.name} in.")
-        try:
-            report = case_backup_to_file(case=case_obj, path=path)
-        except OSError as error:
-            raise CommandError(f"Could not write {path}: {error}") from None
+        report = backup_to(case_obj, output)
         rows = sum(report.counts.values())
         self.stdout.write(
-            self.style.SUCCESS(f"{case_obj.slug}: {rows} rows backed up to {path}")
+            self.style.SUCCESS(f"{case_obj.slug}: {rows} rows backed up to {output}")
         )
         for name, count in report.counts.items():
             self.stdout.write(f"  {count} {name}")

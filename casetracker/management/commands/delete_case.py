@@ -1,18 +1,16 @@
 """manage.py delete_case <slug>: delete a case and every row of it, at any size.
 
-The admin deletes a case with everything in it up to CASE_DELETE_ADMIN_MAX events;
+The admin deletes a case with everything in it up to WHOLE_CASE_ADMIN_MAX events;
 past that a request would outlast the app server's timeout, and this command does it.
 """
 
 import time
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ... import selectors
-from ...backups import case_backup_to_file
-from ...models import Case
 from ...services import case_delete, deleted_text
+from ..case_commands import backup_to, case_named
 
 
 class Command(BaseCommand):
@@ -41,10 +39,7 @@ class Command(BaseCommand):
     def handle(
         self, *args, case: str, interactive: bool, backup: str | None, **options
     ):
-        try:
-            case_obj = Case.objects.get(slug=case)
-        except Case.DoesNotExist:
-            raise CommandError(f"No case with slug {case!r}.") from None
+        case_obj = case_named(case)
         contents = selectors.case_contents(case=case_obj)
         summary = ", ".join(f"{n:,} {name}" for n, name in contents)
         if interactive:
@@ -58,18 +53,8 @@ class Command(BaseCommand):
                     f"{typed!r} is not {case_obj.slug!r}: nothing deleted."
                 )
         if backup:
-            path = Path(backup)
-            if not path.parent.is_dir():
-                raise CommandError(
-                    f"No directory {path.parent} to write {path.name} in: nothing deleted."
-                )
-            try:
-                case_backup_to_file(case=case_obj, path=path)
-            except OSError as error:
-                raise CommandError(
-                    f"Could not write {path}: {error}. Nothing deleted."
-                ) from None
-            self.stdout.write(f"Backed up to {path}.")
+            backup_to(case_obj, backup, failed="Nothing deleted.")
+            self.stdout.write(f"Backed up to {backup}.")
         started = time.perf_counter()
         deleted = case_delete(case_obj)
         self.stdout.write(

@@ -8,7 +8,7 @@ from django.http import QueryDict
 
 from ... import exports, selectors
 from ...forms import TimelineFilterForm
-from ...models import Case
+from ..case_commands import case_named
 
 
 class Command(BaseCommand):
@@ -50,10 +50,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        try:
-            case = selectors.case_get(slug=options["case"])
-        except Case.DoesNotExist:
-            raise CommandError(f"No case with slug {options['case']!r}.") from None
+        case = case_named(options["case"])
         params = QueryDict(mutable=True)
         for name in ("party", "claim", "kind", "confidence"):
             params.setlist(name, options[name])
