@@ -301,7 +301,7 @@ def test_editors_may_not_delete_everything(editor_client):
     assert Case.objects.filter(pk=case.pk).exists()
 
 
-@pytest.mark.parametrize("object_id", ["999999", "abc"])
+@pytest.mark.parametrize("object_id", ["999999", "abc", "9" * 20, "-1"])
 def test_an_unknown_case_is_not_found(staff_client, object_id):
     url = reverse("admin:casetracker_case_delete_all", args=(object_id,))
 
@@ -394,7 +394,7 @@ def test_a_case_past_the_admin_limit_is_backed_up_by_the_command(
     assert f"manage.py backup_case {case.slug} -o FILE" in response.text
 
 
-@pytest.mark.parametrize("object_id", ["999999", "abc"])
+@pytest.mark.parametrize("object_id", ["999999", "abc", "9" * 20, "-1"])
 def test_the_backup_of_an_unknown_case_is_not_found(staff_client, object_id):
     url = reverse("admin:casetracker_case_backup", args=(object_id,))
 
