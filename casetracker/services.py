@@ -791,8 +791,14 @@ def case_delete(case: Case) -> dict[str, int]:
 
 
 def deleted_text(deleted: dict[str, int]) -> str:
-    """case_delete's counts as a sentence's list: '1,000 events, 65 testimony'."""
-    return ", ".join(f"{n:,} {name}" for name, n in deleted.items() if n)
+    """case_delete's counts as a sentence's list: '1,000 events, 1 case'."""
+
+    def named(name: str, n: int) -> str:
+        if n != 1 or not name.endswith("s"):
+            return name
+        return f"{name[:-3]}y" if name.endswith("ies") else name[:-1]
+
+    return ", ".join(f"{n:,} {named(name, n)}" for name, n in deleted.items() if n)
 
 
 def party_references() -> Iterator[models.Exists]:

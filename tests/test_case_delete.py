@@ -132,7 +132,7 @@ def test_the_command_deletes_without_asking_given_no_input():
     call_command("delete_case", case.slug, "--no-input", stdout=out)
 
     assert f"Deleted case '{case.slug}': " in out.getvalue()
-    assert "1 events" in out.getvalue()
+    assert "1 event, " in out.getvalue() and "1 case" in out.getvalue()
     assert not Case.objects.filter(pk=case.pk).exists()
 
 

@@ -40,9 +40,9 @@ class Command(BaseCommand):
         self, *args, case: str, interactive: bool, backup: str | None, **options
     ):
         case_obj = case_named(case)
-        contents = selectors.case_contents(case=case_obj)
-        summary = ", ".join(f"{n:,} {name}" for n, name in contents)
         if interactive:
+            contents = selectors.case_contents(case=case_obj)
+            summary = ", ".join(f"{n:,} {name}" for n, name in contents)
             self.stdout.write(
                 f"This deletes case {case_obj.slug!r} ({case_obj.title}) with {summary},"
                 " and the parties no other case uses. It cannot be undone."
