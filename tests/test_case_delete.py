@@ -416,3 +416,18 @@ def test_the_download_reads_one_snapshot_outside_any_transaction(client):
 
     assert backup_read(data)["case"] == case.slug
     assert Event.objects.filter(case=case).count() == 1
+
+
+def test_the_page_runs_as_many_statements_for_a_big_case_as_for_a_small_one(
+    staff_client,
+):
+    def statements(events: int) -> int:
+        case = CaseFactory()
+        for _ in range(events):
+            LinkedEventFactory(case=case)
+        with QueryCounter() as counter:
+            page = staff_client.get(delete_all_url(case)).text
+        assert f"<li>{events} events</li>" in page
+        return counter.count
+
+    assert statements(2) == statements(12)
