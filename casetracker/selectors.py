@@ -103,14 +103,8 @@ def case_contents(*, case: Case) -> list[tuple[int, str]]:
     is asked to confirm. Events come from the counts by month, the rest from each
     table's case index."""
     counts = [(event_count(case_id=case.pk), Event)] + [
-        (model.objects.filter(**{lookup: case}).count(), model)
-        for model, lookup in (
-            (Testimony, "case"),
-            (Source, "case"),
-            (Claim, "case"),
-            (Proceeding, "case"),
-            (CaseParty, "case"),
-        )
+        (model.objects.filter(case=case).count(), model)
+        for model in (Testimony, Source, Claim, Proceeding, CaseParty)
     ]
     return [(count, noun(model, count)) for count, model in counts]
 
