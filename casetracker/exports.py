@@ -41,10 +41,10 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 from django.http import StreamingHttpResponse
-from django.urls import reverse
 from django.utils.http import content_disposition_header
 
 from .choices import COVERAGE_KINDS
+from .links import route_shape
 from .models import Case, Citation, Claim, Event, Party, Testimony
 
 CHUNK_SIZE = 2000  # events per block: one citation query, one string yielded
@@ -298,12 +298,9 @@ _PARTY_IDS, _CLAIM_IDS = _ROW.index("csv_party_ids"), _ROW.index("csv_claim_ids"
 
 
 def permalink_parts(base_url: str) -> tuple[str, str, str]:
-    """An event's permalink around its case and event slugs (one reverse() per export)."""
-    case, event = "case-slug-placeholder", "event-slug-placeholder"
-    url = base_url + reverse("event_detail", kwargs={"case": case, "event": event})
-    before, rest = url.split(case)
-    middle, after = rest.split(event)
-    return before, middle, after
+    """An event's permalink around its case and event slugs."""
+    before, middle, after = route_shape("event_detail", ("case", "event"))
+    return base_url + before, middle, after
 
 
 def timeline_csv(

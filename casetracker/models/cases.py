@@ -1,7 +1,7 @@
 from django.db import models
-from django.urls import reverse
 
 from ..choices import CaseStatus
+from ..links import page_url
 from .base import TimeStampedModel
 
 
@@ -37,7 +37,7 @@ class Case(TimeStampedModel):
         return self.short_name or self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("case_detail", kwargs={"case": self.slug})
+        return page_url("case_detail", case=self.slug)
 
 
 class Proceeding(TimeStampedModel):

@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.urls import reverse
 
 from ..choices import ClaimStatus
+from ..links import page_url
 from .base import ConfidenceModel, FuzzyDateModel, TimeStampedModel, require_same_case
 from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
@@ -101,9 +101,7 @@ class Claim(ProtectReferencedMixin, ConfidenceModel, TimeStampedModel):
         require_same_case(self, "proceeding")
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "claim_detail", kwargs={"case": self.case.slug, "claim": self.slug}
-        )
+        return page_url("claim_detail", case=self.case.slug, claim=self.slug)
 
 
 class ClaimStatusChange(FuzzyDateModel, TimeStampedModel):

@@ -1,8 +1,8 @@
 from django.db import models
-from django.urls import reverse
 
 from ..choices import DatePrecision, EventKind
 from ..dates import format_range, validate_precision
+from ..links import page_url
 from .base import ConfidenceModel, FuzzyDateModel, TimeStampedModel, require_same_case
 
 
@@ -179,9 +179,7 @@ class Event(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         require_same_case(self, "proceeding")
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "event_detail", kwargs={"case": self.case.slug, "event": self.slug}
-        )
+        return page_url("event_detail", case=self.case.slug, event=self.slug)
 
 
 class EventFacet(models.Model):

@@ -1,7 +1,7 @@
 from django.db import models
-from django.urls import reverse
 
 from ..choices import PartyKind, PartyRole, Side
+from ..links import page_url
 from .base import ConfidenceModel, TimeStampedModel, require_same_case
 from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
@@ -135,6 +135,4 @@ class CaseParty(ConfidenceModel, TimeStampedModel):
         require_same_case(self, "proceeding")
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "party_detail", kwargs={"case": self.case.slug, "party": self.party.slug}
-        )
+        return page_url("party_detail", case=self.case.slug, party=self.party.slug)

@@ -1,9 +1,9 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.urls import reverse
 
 from ..choices import COVERAGE_KINDS, DatePrecision, Reliability, SourceKind
 from ..dates import format_date, validate_precision
+from ..links import page_url
 from .base import TimeStampedModel, undated_last
 from .protection import ProtectReferencedMixin, ProtectReferencedQuerySet
 
@@ -176,10 +176,7 @@ class Source(ProtectReferencedMixin, TimeStampedModel):
         )
 
     def get_absolute_url(self) -> str:
-        return (
-            reverse("case_coverage", kwargs={"case": self.case.slug})
-            + f"#source-{self.pk}"
-        )
+        return page_url("case_coverage", case=self.case.slug) + f"#source-{self.pk}"
 
 
 class NewsCoverageManager(models.Manager.from_queryset(ProtectReferencedQuerySet)):

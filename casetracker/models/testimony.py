@@ -3,9 +3,9 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.urls import reverse
 
 from ..choices import Examination, TestimonyForm, TestimonyKind
+from ..links import page_url
 from .base import (
     ConfidenceModel,
     FuzzyDateModel,
@@ -161,7 +161,4 @@ class Testimony(FuzzyDateModel, ConfidenceModel, TimeStampedModel):
         require_same_case(self, "event")
 
     def get_absolute_url(self) -> str:
-        return (
-            reverse("case_testimony", kwargs={"case": self.case.slug})
-            + f"#testimony-{self.pk}"
-        )
+        return page_url("case_testimony", case=self.case.slug) + f"#testimony-{self.pk}"
