@@ -478,6 +478,35 @@ def test_highlight_is_safe_for_any_text_and_query(q):
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Marked words with only blanks between them make one mark.
+        ("Musk  OpenAI", "<mark>Musk  OpenAI</mark>"),
+        ("Musk and OpenAI", "<mark>Musk</mark> and <mark>OpenAI</mark>"),
+        ("Musk, OpenAI", "<mark>Musk</mark>, <mark>OpenAI</mark>"),
+        ("musk_openai", "<mark>musk</mark>_<mark>openai</mark>"),
+        ("“Musk”", "“<mark>Musk</mark>”"),
+        ("Mùsk v. OpenAI's", "<mark>Mùsk</mark> v. <mark>OpenAI</mark>&#x27;s"),
+        ("x<Musk>", "x&lt;<mark>Musk</mark>&gt;"),
+        ("nothing here", "nothing here"),
+    ],
+)
+def test_highlight_marks_runs_of_words(text, expected):
+    assert search.highlight(text, "musk openai") == expected
+
+
+def test_highlight_keeps_a_bounded_memo_of_words(monkeypatch):
+    monkeypatch.setattr(search, "KEYS_KEPT", 10)
+    words = [f"ruling{n}x" for n in range(25)]
+
+    for word in words:
+        assert search.highlight(f"a {word} b", word) == f"a <mark>{word}</mark> b"
+
+    assert 0 < len(search._keys["porter"]) <= 10
+    assert search.highlight("Rulings ruled", "ruling") == ("<mark>Rulings ruled</mark>")
+
+
 def test_highlight_without_query_only_escapes():
     assert search.highlight("<b>Ruling</b>", "") == "&lt;b&gt;Ruling&lt;/b&gt;"
     assert search.highlight("<b>Ruling</b>", '"*"') == "&lt;b&gt;Ruling&lt;/b&gt;"
