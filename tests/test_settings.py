@@ -119,6 +119,26 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     assert result.stdout.strip().endswith("wal"), result.stderr
 
 
+def test_sqlite_keeps_its_connection_between_requests(tmp_path):
+    """Opening a connection parses the whole schema: a request's end keeps it."""
+    code = (
+        "from django.db import close_old_connections, connection as c;"
+        "c.ensure_connection(); first = c.connection; close_old_connections();"
+        "c.ensure_connection(); print('kept' if c.connection is first else 'new')"
+    )
+    result = run_manage(
+        "shell",
+        "-c",
+        code,
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="x.org",
+        DATABASE_URL="",
+        SQLITE_PATH=str(tmp_path / "kept.sqlite3"),
+    )
+
+    assert result.stdout.strip().endswith("kept"), result.stderr
+
+
 @pytest.mark.django_db
 def test_postgresql_sessions_run_without_jit_or_parallel_workers():
     """JIT compilation and starting parallel workers only add their own time to a
