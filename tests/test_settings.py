@@ -101,11 +101,8 @@ def test_database_url_selects_postgresql_and_sqlite_is_the_default():
     assert postgres.stdout.strip().endswith("postgresql"), postgres.stderr
 
 
-def test_sqlite_runs_in_wal_mode(tmp_path):
-    code = (
-        "from django.db import connection; c = connection.cursor();"
-        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
-    )
+def sqlite_shell(code: str, path: Path) -> str:
+    """What `code` prints, run in production settings on the SQLite file `path`."""
     result = run_manage(
         "shell",
         "-c",
@@ -113,10 +110,19 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
         SECRET_KEY=GOOD_KEY,
         ALLOWED_HOSTS="x.org",
         DATABASE_URL="",
-        SQLITE_PATH=str(tmp_path / "wal.sqlite3"),
+        SQLITE_PATH=str(path),
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    code = (
+        "from django.db import connection; c = connection.cursor();"
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
     )
 
-    assert result.stdout.strip().endswith("wal"), result.stderr
+    assert sqlite_shell(code, tmp_path / "wal.sqlite3").endswith("wal")
 
 
 def test_sqlite_keeps_its_connection_between_requests(tmp_path):
@@ -126,17 +132,8 @@ def test_sqlite_keeps_its_connection_between_requests(tmp_path):
         "c.ensure_connection(); first = c.connection; close_old_connections();"
         "c.ensure_connection(); print('kept' if c.connection is first else 'new')"
     )
-    result = run_manage(
-        "shell",
-        "-c",
-        code,
-        SECRET_KEY=GOOD_KEY,
-        ALLOWED_HOSTS="x.org",
-        DATABASE_URL="",
-        SQLITE_PATH=str(tmp_path / "kept.sqlite3"),
-    )
 
-    assert result.stdout.strip().endswith("kept"), result.stderr
+    assert sqlite_shell(code, tmp_path / "kept.sqlite3").endswith("kept")
 
 
 @pytest.mark.django_db
