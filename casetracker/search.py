@@ -447,7 +447,11 @@ _stemmers = threading.local()  # snowballstemmer objects are not thread-safe
 
 
 # Words and what lies between them: split() with it gives text, word, text, ...
-WORD_SPLIT = re.compile(r"([^\W_]+)")
+WORD_SPLIT = re.compile(f"({WORD.pattern})")
+# A word's key by algorithm, shared by threads: a word has one key, so a race at
+# worst computes it twice. A plain dict: an LRU cache's call cost as much as the
+# rest of highlighting a word.
+_keys: dict[str, dict[str, str]] = {}
 KEYS_KEPT = 8192  # per algorithm
 
 
@@ -469,12 +473,6 @@ def _key(algorithm: str, word: str) -> str:
             keys.clear()
         keys[word] = key
     return key
-
-
-# A word's key by algorithm, shared by threads: a word has one key, so a race at
-# worst computes it twice. A plain dict: an LRU cache's call cost as much as the
-# rest of highlighting a word.
-_keys: dict[str, dict[str, str]] = {}
 
 
 def highlight(text: str, q: str, *, using: str = "default") -> SafeString:
