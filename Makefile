@@ -121,12 +121,12 @@ BENCH_EVENTS ?= 1000000
 BENCH_OTHERS ?= 200
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/casetracker_bench
 
-bench: install
+bench: install load-deps
 	@mkdir -p bench
 	SQLITE_PATH=bench/bench.sqlite3 $(BIN)/python manage.py migrate -v0
 	SQLITE_PATH=bench/bench.sqlite3 $(BIN)/python manage.py bench --events $(BENCH_EVENTS) --others $(BENCH_OTHERS) --json bench/sqlite.json
 
-bench-postgres: install
+bench-postgres: install load-deps
 	@mkdir -p bench
 	createdb -h 127.0.0.1 -U postgres casetracker_bench 2>/dev/null || true
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate -v0

@@ -4,10 +4,16 @@ test_views.py, on data of the same shape; cases this small have pages with no ro
 
 import io
 import json
+import shutil
+import subprocess
+import sys
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+
+from casetracker.management.commands import bench
+from tests.servers import ROOT, clean_env, require
 
 # Outside a transaction, as the command runs: on PostgreSQL it vacuums what it built.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +32,7 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
         others=2,
         runs=1,
         skip_csv=True,
+        http_seconds=0,
         json=target,
         stdout=io.StringIO(),
         stderr=io.StringIO(),
@@ -62,3 +69,48 @@ def test_the_bench_times_every_page_and_writes_its_figures(tmp_path):
         assert all(side["queries"] > 0 and side["ms"] > 0 for side in sides), name
     assert admin["admin: events of the case"]["ratio"] > 0
     assert cache.get("kept-by-the-site") == "yes"
+
+
+@pytest.mark.load
+def test_the_bench_times_the_floor_and_pages_over_http(tmp_path):
+    """Served by a real gunicorn on a database file of its own and timed by wrk: the
+    figures the test client cannot give (it parses no HTTP and keeps connections)."""
+    require(shutil.which("wrk") is not None, "wrk (make load-deps)")
+    target = tmp_path / "figures.json"
+    env = clean_env(SQLITE_PATH=str(tmp_path / "bench.sqlite3"))
+    for command in (
+        ["migrate", "-v0"],
+        [
+            *("bench", "--events", "120", "--small", "40", "--runs", "1"),
+            *("--skip-csv", "--http-seconds", "1", "--json", str(target)),
+        ],
+    ):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+    http = json.loads(target.read_text(encoding="utf-8"))["http"]
+    assert http["floor_ms"] > 0
+    assert [row["page"] for row in http["pages"]] == [
+        "timeline, unfiltered",
+        "timeline, rarer word and kind",
+    ]
+    for row in http["pages"]:
+        assert row["small_ms"] > 0 and row["big_ms"] > 0 and row["ratio"] > 0
+        assert row["big_vs_floor"] > 0
+    assert "over HTTP (gunicorn" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"), [("812.00us", 0.812), ("3.21ms", 3.21), ("1.02s", 1020.0)]
+)
+def test_wrk_latencies_are_read_in_ms(text, ms):
+    assert bench.wrk_ms(text) == pytest.approx(ms)
+    with pytest.raises(ValueError, match="wrk latency"):
+        bench.wrk_ms("3.21 ms?")

@@ -14,6 +14,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,8 @@ from django.shortcuts import render
 from django.test import Client
 from django.test.utils import override_settings
 from django.urls import include, path, reverse
+
+from loadtest.run import LoadTestError, free_port, stop_server, wait_until_healthy
 
 from ... import exports, selectors, views
 from ...db import QueryCounter
@@ -94,6 +97,12 @@ class Command(BaseCommand):
             "--skip-pages",
             action="store_true",
             help="Time only the CSV export; with --json, replace only its figures.",
+        )
+        parser.add_argument(
+            "--http-seconds",
+            type=float,
+            default=2.0,
+            help="Seconds of wrk per URL and turn over HTTP (0 leaves HTTP out).",
         )
         parser.add_argument(
             "--import-export-rows",
@@ -166,6 +175,8 @@ class Command(BaseCommand):
                 )
             results["searches"] = self.time_searches(client, big)
             results["admin"] = self.time_admin(client, small, big)
+        if options["http_seconds"] > 0:
+            results["http"] = self.time_over_http(small, big, options["http_seconds"])
         if not options["skip_csv"]:
             results["csv"] = self.csv_figures(big)
         if options["json"]:
@@ -464,6 +475,105 @@ class Command(BaseCommand):
             f" first {figures['first_ms']:.1f} ms)"
         )
         return figures
+
+    def time_over_http(self, small: Case, big: Case, seconds: float) -> dict | None:
+        """The floor and a few pages of each case served by gunicorn (one sync
+        worker, the bench's settings: DEBUG off, no page cache) and timed by wrk with
+        one connection, every URL taking its turn, `runs` turns (at most 5) of
+        `seconds` each. Through the test client a request skips the app server's own
+        work: parsing HTTP, and until 30 November opening a SQLite connection (2 to
+        5 ms, which the test client never closes). None, said, without wrk."""
+        wrk = shutil.which("wrk")
+        if wrk is None:
+            self.stdout.write(
+                "over HTTP: left out, wrk is not installed (make load-deps)"
+            )
+            return None
+
+        def timeline(case: Case, query: str = "") -> str:
+            return reverse("case_timeline", kwargs={"case": case.slug}) + query
+
+        pages = {
+            "timeline, unfiltered": "",
+            "timeline, rarer word and kind": "?q=maipran&kind=ruling",
+        }
+        urls = {"floor": "/bench-floor/"}
+        for name, query in pages.items():
+            urls[f"{name}, small"] = timeline(small, query)
+            urls[f"{name}, big"] = timeline(big, query)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "casetracker.settings.bench"}
+        with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+            server = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"),
+                    *(
+                        "--workers",
+                        "1",
+                        "--threads",
+                        "1",
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                    ),
+                    "casetracker.wsgi",
+                ],
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                try:
+                    wait_until_healthy(base, server, log.name)
+                except LoadTestError as error:
+                    raise CommandError(f"The bench's server: {error}") from None
+                timings: dict[str, list[float]] = {label: [] for label in urls}
+                for url in urls.values():
+                    self.wrk_median(wrk, base + url, 1)  # warm-up
+                for _ in range(min(self.runs, 5)):
+                    for label, url in urls.items():
+                        timings[label].append(self.wrk_median(wrk, base + url, seconds))
+            finally:
+                stop_server(server)
+        floor = statistics.median(timings["floor"])
+        figures = {"floor_ms": round(floor, 2), "pages": []}
+        self.stdout.write(
+            f"over HTTP (gunicorn, 1 worker; wrk -c1)  floor {floor:.2f} ms"
+        )
+        for name in pages:
+            sides = {"small": timings[f"{name}, small"], "big": timings[f"{name}, big"]}
+            row = {
+                "page": name,
+                "small_ms": round(statistics.median(sides["small"]), 1),
+                "big_ms": round(statistics.median(sides["big"]), 1),
+                "ratio": paired_ratio(sides, "small", "big"),
+            }
+            row["big_vs_floor"] = round(row["big_ms"] / floor, 1)
+            figures["pages"].append(row)
+            self.stdout.write(
+                f"  {name:<32} small {row['small_ms']:>8.1f} ms"
+                f"   big {row['big_ms']:>8.1f} ms   x{row['ratio']}"
+                f" (floor x{row['big_vs_floor']})"
+            )
+        return figures
+
+    @staticmethod
+    def wrk_median(wrk: str, url: str, seconds: float) -> float:
+        """The median latency in ms of `seconds` of requests, one at a time."""
+        result = subprocess.run(
+            [wrk, "-t1", "-c1", f"-d{max(1, round(seconds))}s", "--latency", url],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
+        non_2xx = "Non-2xx or 3xx responses" in result.stdout
+        for line in result.stdout.splitlines():
+            parts = line.split()
+            if parts[:1] == ["50%"] and not non_2xx and result.returncode == 0:
+                return wrk_ms(parts[1])
+        raise CommandError(f"wrk failed on {url}:\n{result.stdout}{result.stderr}")
 
     def time_admin(self, client: Client, small: Case, big: Case) -> list[dict]:
         """The admin pages an editor of each case works in, signed in as staff, the
@@ -842,6 +952,14 @@ def paired_ratio(timings: dict[str, list[float]], base: str, other: str) -> floa
     """The median of the run-by-run ratios of `other` to `base`."""
     pairs = zip(timings[base], timings[other], strict=True)
     return round(statistics.median(b / a for a, b in pairs), 2)
+
+
+def wrk_ms(text: str) -> float:
+    """wrk's latency ("812.00us", "3.21ms", "1.02s") in ms."""
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text.removesuffix(unit)) * factor
+    raise ValueError(f"Not a wrk latency: {text!r}")
 
 
 def resident_mb() -> float:
