@@ -125,6 +125,19 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     assert sqlite_shell(code, tmp_path / "wal.sqlite3").endswith("wal")
 
 
+def test_sqlite_connections_have_the_page_cache_of_the_settings(tmp_path):
+    """A kept connection keeps its pages: the default 2 MB held too few of them."""
+    from django.conf import settings
+
+    code = (
+        "from django.db import connection; c = connection.cursor();"
+        "c.execute('PRAGMA cache_size'); print(c.fetchone()[0])"
+    )
+
+    printed = sqlite_shell(code, tmp_path / "cache.sqlite3").splitlines()[-1]
+    assert int(printed) == -settings.SQLITE_CACHE_KB <= -32 * 1024
+
+
 def test_sqlite_keeps_its_connection_between_requests(tmp_path):
     """Opening a connection parses the whole schema: a request's end keeps it."""
     code = (
