@@ -5,15 +5,13 @@ test_views.py, on data of the same shape; cases this small have pages with no ro
 import io
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
 from casetracker.management.commands import bench
-from tests.servers import ROOT, clean_env, require
+from tests.servers import clean_env, manage, require
 
 # Outside a transaction, as the command runs: on PostgreSQL it vacuums what it built.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,22 +76,13 @@ def test_the_bench_times_the_floor_and_pages_over_http(tmp_path):
     require(shutil.which("wrk") is not None, "wrk (make load-deps)")
     target = tmp_path / "figures.json"
     env = clean_env(SQLITE_PATH=str(tmp_path / "bench.sqlite3"))
-    for command in (
-        ["migrate", "-v0"],
-        [
-            *("bench", "--events", "120", "--small", "40", "--runs", "1"),
-            *("--skip-csv", "--http-seconds", "1", "--json", str(target)),
-        ],
-    ):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    manage("migrate", "-v0", env=env)
+    printed = manage(
+        *("bench", "--events", "120", "--small", "40", "--runs", "1", "--skip-csv"),
+        *("--http-seconds", "1", "--json", str(target)),
+        env=env,
+        timeout=600,
+    )
 
     http = json.loads(target.read_text(encoding="utf-8"))["http"]
     assert http["floor_ms"] > 0
@@ -104,7 +93,7 @@ def test_the_bench_times_the_floor_and_pages_over_http(tmp_path):
     for row in http["pages"]:
         assert row["small_ms"] > 0 and row["big_ms"] > 0 and row["ratio"] > 0
         assert row["big_vs_floor"] > 0
-    assert "over HTTP (gunicorn" in result.stdout
+    assert "over HTTP (gunicorn" in printed
 
 
 @pytest.mark.parametrize(
